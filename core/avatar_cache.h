@@ -1,0 +1,58 @@
+// The in-memory map in front of RocksDB on the avatar hot path: email hash -> what to serve.
+//
+// Bounded (entry budget split across shards; a full shard drops an arbitrary entry), sharded
+// by hash so event-loop threads rarely contend. Invalidation is race-free: a reader that
+// looked the answer up in RocksDB inserts it only if no invalidation of that shard happened
+// since it started (generation check), so a stale answer cannot outlive a change.
+//
+// Thread-safety: all methods may be called from any thread.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "codec/image_header.h"
+#include "storage/blob_store.h"
+
+namespace glint::core {
+
+// What GET /avatar/{hash} serves: the active photo's blob and how to label it.
+struct AvatarRef {
+  uint64_t user_id = 0;
+  uint64_t photo_id = 0;
+  storage::BlobLocation blob;
+  codec::Format format = codec::Format::kUnknown;
+  std::string etag;  // quoted strong ETag, derived from the blob's checksum
+};
+
+class AvatarCache {
+ public:
+  explicit AvatarCache(size_t max_entries);
+
+  // A generation token to pass to Insert (taken before the database lookup).
+  uint64_t Generation(std::string_view hash) const;
+  std::optional<AvatarRef> Find(std::string_view hash) const;
+  // Inserts unless the shard was invalidated after `generation` was taken.
+  void Insert(std::string_view hash, const AvatarRef& ref, uint64_t generation);
+  // Drops `hash` (both of a user's hashes are dropped when their active photo changes).
+  void Invalidate(std::string_view hash);
+
+ private:
+  static constexpr size_t kShards = 16;
+  struct Shard {
+    mutable std::mutex mu;
+    std::unordered_map<std::string, AvatarRef> map;  // GUARDED_BY(mu)
+    uint64_t generation = 0;                         // GUARDED_BY(mu)
+  };
+  Shard& shard(std::string_view hash) const;
+
+  size_t max_per_shard_;
+  mutable std::array<Shard, kShards> shards_;
+};
+
+}  // namespace glint::core

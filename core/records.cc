@@ -1,0 +1,200 @@
+#include "core/records.h"
+
+#include "storage/record.h"
+
+namespace glint::core {
+namespace {
+
+using storage::RecordReader;
+using storage::RecordWriter;
+
+// Reads every field with `on_field`; the caller's switch ignores numbers it does not know,
+// which is what keeps old readers working on new records.
+template <class F>
+Status ReadFields(std::string_view data, std::string_view what, F&& on_field) {
+  RecordReader r(data);
+  while (r.Next()) on_field(r);
+  if (!r.status().ok())
+    return Corruption(std::string(what) + " record is malformed: " + r.status().message());
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::string User::Encode() const {
+  return RecordWriter()
+      .PutU64(1, id)
+      .PutBytes(2, email)
+      .PutBytes(3, password_hash)
+      .PutU64(4, active_photo)
+      .PutU64(5, static_cast<uint64_t>(created_at))
+      .PutBytes(6, md5)
+      .PutBytes(7, sha256)
+      .Finish();
+}
+
+Result<User> User::Decode(std::string_view data) {
+  User u;
+  GLINT_RETURN_IF_ERROR(ReadFields(data, "user", [&](const RecordReader& r) {
+    switch (r.field()) {
+      case 1:
+        u.id = r.u64();
+        break;
+      case 2:
+        u.email = r.bytes();
+        break;
+      case 3:
+        u.password_hash = r.bytes();
+        break;
+      case 4:
+        u.active_photo = r.u64();
+        break;
+      case 5:
+        u.created_at = static_cast<int64_t>(r.u64());
+        break;
+      case 6:
+        u.md5 = r.bytes();
+        break;
+      case 7:
+        u.sha256 = r.bytes();
+        break;
+      default:
+        break;
+    }
+  }));
+  return u;
+}
+
+std::string Photo::Encode() const {
+  return RecordWriter()
+      .PutU64(1, id)
+      .PutU64(2, owner)
+      .PutU64(3, blob_id)
+      .PutU64(4, width)
+      .PutU64(5, height)
+      .PutU64(6, static_cast<uint64_t>(format))
+      .PutU64(7, bytes)
+      .PutU64(8, static_cast<uint64_t>(created_at))
+      .PutBytes(9, rating)
+      .PutU64(10, checksum)
+      .Finish();
+}
+
+Result<Photo> Photo::Decode(std::string_view data) {
+  Photo p;
+  GLINT_RETURN_IF_ERROR(ReadFields(data, "photo", [&](const RecordReader& r) {
+    switch (r.field()) {
+      case 1:
+        p.id = r.u64();
+        break;
+      case 2:
+        p.owner = r.u64();
+        break;
+      case 3:
+        p.blob_id = r.u64();
+        break;
+      case 4:
+        p.width = static_cast<uint32_t>(r.u64());
+        break;
+      case 5:
+        p.height = static_cast<uint32_t>(r.u64());
+        break;
+      case 6:
+        p.format = static_cast<codec::Format>(r.u64());
+        break;
+      case 7:
+        p.bytes = r.u64();
+        break;
+      case 8:
+        p.created_at = static_cast<int64_t>(r.u64());
+        break;
+      case 9:
+        p.rating = r.bytes();
+        break;
+      case 10:
+        p.checksum = r.u64();
+        break;
+      default:
+        break;
+    }
+  }));
+  return p;
+}
+
+std::string ReceivedUpload::Encode() const {
+  return RecordWriter()
+      .PutU64(1, user_id)
+      .PutU64(2, blob_id)
+      .PutU64(3, width)
+      .PutU64(4, height)
+      .PutU64(5, static_cast<uint64_t>(format))
+      .PutU64(6, bytes)
+      .PutU64(7, static_cast<uint64_t>(received_at))
+      .PutU64(8, checksum)
+      .Finish();
+}
+
+Result<ReceivedUpload> ReceivedUpload::Decode(std::string_view data) {
+  ReceivedUpload u;
+  GLINT_RETURN_IF_ERROR(ReadFields(data, "upload", [&](const RecordReader& r) {
+    switch (r.field()) {
+      case 1:
+        u.user_id = r.u64();
+        break;
+      case 2:
+        u.blob_id = r.u64();
+        break;
+      case 3:
+        u.width = static_cast<uint32_t>(r.u64());
+        break;
+      case 4:
+        u.height = static_cast<uint32_t>(r.u64());
+        break;
+      case 5:
+        u.format = static_cast<codec::Format>(r.u64());
+        break;
+      case 6:
+        u.bytes = r.u64();
+        break;
+      case 7:
+        u.received_at = static_cast<int64_t>(r.u64());
+        break;
+      case 8:
+        u.checksum = r.u64();
+        break;
+      default:
+        break;
+    }
+  }));
+  return u;
+}
+
+std::string SessionRecord::Encode() const {
+  return RecordWriter()
+      .PutU64(1, user_id)
+      .PutU64(2, static_cast<uint64_t>(expires))
+      .PutU64(3, static_cast<uint64_t>(created_at))
+      .Finish();
+}
+
+Result<SessionRecord> SessionRecord::Decode(std::string_view data) {
+  SessionRecord s;
+  GLINT_RETURN_IF_ERROR(ReadFields(data, "session", [&](const RecordReader& r) {
+    switch (r.field()) {
+      case 1:
+        s.user_id = r.u64();
+        break;
+      case 2:
+        s.expires = static_cast<int64_t>(r.u64());
+        break;
+      case 3:
+        s.created_at = static_cast<int64_t>(r.u64());
+        break;
+      default:
+        break;
+    }
+  }));
+  return s;
+}
+
+}  // namespace glint::core

@@ -1,0 +1,72 @@
+// The domain records glint stores, and their encodings (storage/record.h's versioned field
+// format; field numbers below are permanent: never reuse or renumber one).
+// Value types; any thread.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "base/status.h"
+#include "codec/image_header.h"
+
+namespace glint::core {
+
+// users CF, key U64Key(id).
+struct User {
+  uint64_t id = 0;            // field 1
+  std::string email;          // field 2: normalised; shown only to its owner and admins
+  std::string password_hash;  // field 3: Argon2id encoded string
+  uint64_t active_photo = 0;  // field 4: 0 = none
+  int64_t created_at = 0;     // field 5: unix seconds
+  std::string md5;            // field 6: raw 16 bytes (kept to invalidate caches by hash)
+  std::string sha256;         // field 7: raw 32 bytes
+
+  std::string Encode() const;
+  static Result<User> Decode(std::string_view data);
+};
+
+// photos CF, key U64Key(id).
+struct Photo {
+  uint64_t id = 0;                                 // field 1
+  uint64_t owner = 0;                              // field 2
+  uint64_t blob_id = 0;                            // field 3
+  uint32_t width = 0;                              // field 4
+  uint32_t height = 0;                             // field 5
+  codec::Format format = codec::Format::kUnknown;  // field 6
+  uint64_t bytes = 0;                              // field 7: size of the original
+  int64_t created_at = 0;                          // field 8
+  std::string rating = "g";                        // field 9: g|pg|r|x (Gravatar's ratings)
+  uint64_t checksum = 0;                           // field 10: xxh3-64 of the original (ETag)
+
+  std::string Encode() const;
+  static Result<Photo> Decode(std::string_view data);
+};
+
+// uploads CF, key: the 16 raw bytes of the upload id. Written when the PUT arrives;
+// deleted when the upload is registered as a photo.
+struct ReceivedUpload {
+  uint64_t user_id = 0;                            // field 1
+  uint64_t blob_id = 0;                            // field 2
+  uint32_t width = 0;                              // field 3
+  uint32_t height = 0;                             // field 4
+  codec::Format format = codec::Format::kUnknown;  // field 5
+  uint64_t bytes = 0;                              // field 6
+  int64_t received_at = 0;                         // field 7
+  uint64_t checksum = 0;                           // field 8
+
+  std::string Encode() const;
+  static Result<ReceivedUpload> Decode(std::string_view data);
+};
+
+// sessions CF, key: SHA-256 of the bearer token (the token itself is never stored).
+struct SessionRecord {
+  uint64_t user_id = 0;    // field 1
+  int64_t expires = 0;     // field 2
+  int64_t created_at = 0;  // field 3
+
+  std::string Encode() const;
+  static Result<SessionRecord> Decode(std::string_view data);
+};
+
+}  // namespace glint::core

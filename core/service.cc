@@ -1,0 +1,408 @@
+#include "core/service.h"
+
+#include <openssl/evp.h>
+#include <sodium.h>
+
+#include <cstdio>
+#include <functional>
+#include <limits>
+
+#include "base/hex.h"
+#include "core/email.h"
+#include "storage/record.h"
+
+namespace glint::core {
+namespace {
+
+using storage::Cf;
+using storage::U64Key;
+using storage::U64PairKey;
+
+constexpr std::string_view kTokenPrefix = "glt_";
+
+std::string Sha256(std::string_view data) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_Digest(data.data(), data.size(), out, &len, EVP_sha256(), nullptr) != 1) std::abort();
+  return std::string(reinterpret_cast<const char*>(out), len);
+}
+
+bool ConstantTimeEquals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && sodium_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+// Resumes an id counter after the greatest key of `cf`.
+Result<uint64_t> NextIdAfterLastKey(const storage::Db& db, Cf cf) {
+  GLINT_ASSIGN_OR_RETURN(auto last, db.LastKey(cf));
+  if (!last) return uint64_t{1};
+  auto id = storage::ReadU64BE(*last);
+  if (!id) return Corruption("malformed id key in the database");
+  return *id + 1;
+}
+
+}  // namespace
+
+std::string BlobEtag(uint64_t checksum) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "\"%016llx\"", static_cast<unsigned long long>(checksum));
+  return buf;
+}
+
+Service::Service(storage::Db& db, storage::BlobStore& blobs, const Clock& clock,
+                 ServiceOptions options)
+    : db_(db),
+      blobs_(blobs),
+      clock_(clock),
+      options_(std::move(options)),
+      signer_(options_.signing_key),
+      avatars_(options_.avatar_cache_entries) {}
+
+Result<std::unique_ptr<Service>> Service::Create(storage::Db& db, storage::BlobStore& blobs,
+                                                 const Clock& clock, ServiceOptions options) {
+  if (sodium_init() < 0) return Internal("libsodium failed to initialise");
+  if (options.signing_key.size() < 32) return InvalidArgument("signing key must be >= 32 bytes");
+  std::unique_ptr<Service> s(new Service(db, blobs, clock, std::move(options)));
+  GLINT_ASSIGN_OR_RETURN(uint64_t next_user, NextIdAfterLastKey(db, Cf::kUsers));
+  GLINT_ASSIGN_OR_RETURN(uint64_t next_photo, NextIdAfterLastKey(db, Cf::kPhotos));
+  GLINT_ASSIGN_OR_RETURN(uint64_t next_blob, NextIdAfterLastKey(db, Cf::kBlobs));
+  s->next_user_id_ = next_user;
+  s->next_photo_id_ = next_photo;
+  s->next_blob_id_ = next_blob;
+  // Unknown emails are checked against this hash so a login's timing does not reveal
+  // whether an address has an account.
+  GLINT_ASSIGN_OR_RETURN(s->dummy_password_hash_,
+                         HashPassword("glint-no-such-account", s->options_.kdf));
+  return s;
+}
+
+std::mutex& Service::Stripe(std::string_view key) const {
+  return stripes_[std::hash<std::string_view>{}(key) % stripes_.size()];
+}
+
+Result<User> Service::LoadUser(uint64_t user_id) const {
+  GLINT_ASSIGN_OR_RETURN(auto row, db_.Get(Cf::kUsers, U64Key(user_id)));
+  if (!row) return NotFound("no user " + std::to_string(user_id), "user_not_found");
+  return User::Decode(*row);
+}
+
+Result<Photo> Service::LoadPhoto(uint64_t photo_id) const {
+  GLINT_ASSIGN_OR_RETURN(auto row, db_.Get(Cf::kPhotos, U64Key(photo_id)));
+  if (!row) return NotFound("no photo " + std::to_string(photo_id), "photo_not_found");
+  return Photo::Decode(*row);
+}
+
+AccountView Service::View(const User& u) const {
+  return {u.id, u.email, HexEncode(u.md5), HexEncode(u.sha256), u.active_photo, u.created_at};
+}
+
+Result<Principal> Service::Authenticate(std::string_view token) const {
+  auto invalid = [] {
+    return Unauthenticated("the bearer token is invalid or expired", "invalid_token");
+  };
+  if (!options_.admin_token.empty() && ConstantTimeEquals(token, options_.admin_token))
+    return Principal::Admin();
+  if (!token.starts_with(kTokenPrefix) || token.size() != kTokenPrefix.size() + 64)
+    return invalid();
+  GLINT_ASSIGN_OR_RETURN(auto row, db_.Get(Cf::kSessions, Sha256(token)));
+  if (!row) return invalid();
+  GLINT_ASSIGN_OR_RETURN(SessionRecord session, SessionRecord::Decode(*row));
+  if (clock_.NowUnixSeconds() >= session.expires) return invalid();
+  return Principal{session.user_id, false};
+}
+
+Result<AccountView> Service::CreateAccount(const Principal& actor, std::string_view email,
+                                           std::string_view password) {
+  if (!actor.admin && !options_.open_registration)
+    return PermissionDenied("registration is closed; ask an administrator", "registration_closed");
+  GLINT_ASSIGN_OR_RETURN(std::string normalized, NormalizeEmail(email));
+  GLINT_RETURN_IF_ERROR(CheckPasswordPolicy(password));
+  EmailHashes hashes = HashEmail(normalized);
+  // Hash the password before taking the lock: it is the slow part.
+  GLINT_ASSIGN_OR_RETURN(std::string password_hash, HashPassword(password, options_.kdf));
+
+  std::lock_guard lock(Stripe(hashes.sha256));
+  GLINT_ASSIGN_OR_RETURN(auto existing, db_.Get(Cf::kEmailHashes, hashes.sha256));
+  if (existing) return AlreadyExists("an account with this email already exists", "email_taken");
+
+  User user;
+  user.id = next_user_id_++;
+  user.email = std::move(normalized);
+  user.password_hash = std::move(password_hash);
+  user.created_at = clock_.NowUnixSeconds();
+  user.md5 = hashes.md5;
+  user.sha256 = hashes.sha256;
+  std::string id_key = U64Key(user.id);
+  storage::WriteBatch batch;
+  batch.Put(Cf::kUsers, id_key, user.Encode());
+  batch.Put(Cf::kEmailHashes, hashes.md5, id_key);
+  batch.Put(Cf::kEmailHashes, hashes.sha256, id_key);
+  GLINT_RETURN_IF_ERROR(db_.Write(batch));
+  return View(user);
+}
+
+Result<LoginResult> Service::Login(std::string_view email, std::string_view password) {
+  auto refused = [] {
+    return Unauthenticated("email or password is wrong", "invalid_credentials");
+  };
+  auto normalized = NormalizeEmail(email);
+  if (!normalized.ok() || password.size() > kMaxPasswordBytes) return refused();
+  GLINT_ASSIGN_OR_RETURN(auto id_row, db_.Get(Cf::kEmailHashes, HashEmail(*normalized).sha256));
+  if (!id_row) {
+    (void)VerifyPassword(dummy_password_hash_, password);
+    return refused();
+  }
+  auto user_id = storage::ReadU64BE(*id_row);
+  if (!user_id) return Corruption("malformed email index row");
+  GLINT_ASSIGN_OR_RETURN(User user, LoadUser(*user_id));
+  if (!VerifyPassword(user.password_hash, password)) return refused();
+
+  unsigned char raw[32];
+  randombytes_buf(raw, sizeof raw);
+  LoginResult out;
+  out.token = std::string(kTokenPrefix) +
+              HexEncode(std::string_view(reinterpret_cast<char*>(raw), sizeof raw));
+  out.user_id = user.id;
+  int64_t now = clock_.NowUnixSeconds();
+  out.expires = now + options_.session_ttl_seconds;
+  SessionRecord session{user.id, out.expires, now};
+  storage::WriteBatch batch;
+  batch.Put(Cf::kSessions, Sha256(out.token), session.Encode());
+  GLINT_RETURN_IF_ERROR(db_.Write(batch));
+  return out;
+}
+
+Status Service::Logout(std::string_view token) {
+  storage::WriteBatch batch;
+  batch.Delete(Cf::kSessions, Sha256(token));
+  return db_.Write(batch);
+}
+
+Result<AccountView> Service::GetAccount(const Principal& actor, uint64_t user_id) const {
+  if (!actor.CanActFor(user_id))
+    return PermissionDenied("you may only see your own account", "not_allowed");
+  GLINT_ASSIGN_OR_RETURN(User user, LoadUser(user_id));
+  return View(user);
+}
+
+Result<UploadTicket> Service::PrepareUpload(const Principal& actor,
+                                            std::optional<uint64_t> max_bytes,
+                                            std::optional<int64_t> ttl_seconds) {
+  if (actor.user_id == 0)
+    return PermissionDenied("uploads belong to a user; log in as one", "user_required");
+  uint64_t cap = max_bytes.value_or(options_.max_upload_bytes);
+  if (cap == 0 || cap > options_.max_upload_bytes)
+    return InvalidArgument(
+        "max_bytes must be between 1 and " + std::to_string(options_.max_upload_bytes),
+        "invalid_max_bytes");
+  int64_t ttl = ttl_seconds.value_or(options_.upload_url_ttl_seconds);
+  if (ttl <= 0 || ttl > options_.max_upload_url_ttl_seconds)
+    return InvalidArgument("expires_in must be between 1 and " +
+                               std::to_string(options_.max_upload_url_ttl_seconds) + " seconds",
+                           "invalid_expires_in");
+  UploadTicket ticket;
+  ticket.grant = {NewUploadId(), actor.user_id, clock_.NowUnixSeconds() + ttl, cap};
+  ticket.signature = signer_.Sign(ticket.grant);
+  return ticket;
+}
+
+Result<Service::StoredImage> Service::StoreImage(uint64_t user_id, std::span<const char> bytes) {
+  if (bytes.size() > options_.max_upload_bytes)
+    return TooLarge("the upload exceeds " + std::to_string(options_.max_upload_bytes) + " bytes",
+                    "upload_too_large");
+  GLINT_ASSIGN_OR_RETURN(codec::ImageHeader header,
+                         codec::ReadHeader(bytes, options_.image_limits));
+  StoredImage out;
+  out.blob_id = next_blob_id_++;
+  out.header = header;
+  GLINT_ASSIGN_OR_RETURN(out.location, blobs_.Append(out.blob_id, bytes));
+  out.location.owner = user_id;
+  return out;
+}
+
+Status Service::CheckUploadGrant(const UploadGrant& grant, std::string_view signature) const {
+  GLINT_RETURN_IF_ERROR(signer_.Verify(grant, signature, clock_.NowUnixSeconds()));
+  auto id = HexDecode(grant.upload_id);
+  if (!id || id->size() != 16) return InvalidArgument("malformed upload id", "invalid_upload_id");
+  GLINT_ASSIGN_OR_RETURN(auto seen, db_.Get(Cf::kUploads, *id));
+  if (seen) return Conflict("this upload URL was already used", "upload_already_received");
+  return Status::Ok();
+}
+
+Result<UploadReceipt> Service::ReceiveUpload(const UploadGrant& grant, std::string_view signature,
+                                             std::span<const char> bytes) {
+  // Also refuses a repeated PUT cheaply, before its bytes are stored again.
+  GLINT_RETURN_IF_ERROR(CheckUploadGrant(grant, signature));
+  if (bytes.size() > grant.max_bytes)
+    return TooLarge(
+        "the upload exceeds this URL's limit of " + std::to_string(grant.max_bytes) + " bytes",
+        "upload_too_large");
+  std::string id = *HexDecode(grant.upload_id);  // validated by CheckUploadGrant
+  GLINT_ASSIGN_OR_RETURN(StoredImage image, StoreImage(grant.user_id, bytes));
+
+  std::lock_guard lock(Stripe(id));
+  GLINT_ASSIGN_OR_RETURN(auto seen, db_.Get(Cf::kUploads, id));
+  // A concurrent PUT of the same URL won; the bytes just appended stay unreferenced.
+  if (seen) return Conflict("this upload URL was already used", "upload_already_received");
+  ReceivedUpload rec{grant.user_id,           image.blob_id,          image.header.width,
+                     image.header.height,     image.header.format,    bytes.size(),
+                     clock_.NowUnixSeconds(), image.location.checksum};
+  storage::WriteBatch batch;
+  batch.Put(Cf::kBlobs, U64Key(image.blob_id), image.location.Encode());
+  batch.Put(Cf::kUploads, id, rec.Encode());
+  GLINT_RETURN_IF_ERROR(db_.Write(batch));
+  return UploadReceipt{grant.upload_id, image.header, bytes.size()};
+}
+
+Result<PhotoView> Service::AddPhoto(uint64_t user_id, const StoredImage& image,
+                                    storage::WriteBatch& batch) {
+  GLINT_ASSIGN_OR_RETURN(User user, LoadUser(user_id));
+  Photo photo;
+  photo.id = next_photo_id_++;
+  photo.owner = user_id;
+  photo.blob_id = image.blob_id;
+  photo.width = image.header.width;
+  photo.height = image.header.height;
+  photo.format = image.header.format;
+  photo.bytes = image.location.length;
+  photo.created_at = clock_.NowUnixSeconds();
+  photo.checksum = image.location.checksum;
+  batch.Put(Cf::kPhotos, U64Key(photo.id), photo.Encode());
+  batch.Put(Cf::kUserPhotos, U64PairKey(user_id, photo.id), {});
+  bool activate = user.active_photo == 0;
+  if (activate) {
+    user.active_photo = photo.id;
+    batch.Put(Cf::kUsers, U64Key(user.id), user.Encode());
+  }
+  GLINT_RETURN_IF_ERROR(db_.Write(batch));
+  if (activate) {
+    avatars_.Invalidate(user.md5);
+    avatars_.Invalidate(user.sha256);
+  }
+  return PhotoView{photo, activate};
+}
+
+Result<PhotoView> Service::RegisterUpload(const Principal& actor, std::string_view upload_id) {
+  if (actor.user_id == 0)
+    return PermissionDenied("photos belong to a user; log in as one", "user_required");
+  auto id = HexDecode(upload_id);
+  if (!id || id->size() != 16)
+    return InvalidArgument("upload_id must be 32 hex characters", "invalid_upload_id");
+  std::lock_guard lock(Stripe(U64Key(actor.user_id)));
+  GLINT_ASSIGN_OR_RETURN(auto row, db_.Get(Cf::kUploads, *id));
+  if (!row)
+    return NotFound("no received upload with this id (PUT the bytes first)", "upload_not_found");
+  GLINT_ASSIGN_OR_RETURN(ReceivedUpload rec, ReceivedUpload::Decode(*row));
+  if (rec.user_id != actor.user_id)
+    return PermissionDenied("this upload belongs to another user", "not_your_upload");
+  GLINT_ASSIGN_OR_RETURN(auto blob_row, db_.Get(Cf::kBlobs, U64Key(rec.blob_id)));
+  if (!blob_row)
+    return Corruption("upload " + std::string(upload_id) + " points at a missing blob");
+  StoredImage image;
+  image.blob_id = rec.blob_id;
+  GLINT_ASSIGN_OR_RETURN(image.location, storage::BlobLocation::Decode(*blob_row));
+  image.header.format = rec.format;
+  image.header.width = rec.width;
+  image.header.height = rec.height;
+  storage::WriteBatch batch;
+  batch.Delete(Cf::kUploads, *id);
+  return AddPhoto(actor.user_id, image, batch);
+}
+
+Result<PhotoView> Service::UploadPhoto(const Principal& actor, std::span<const char> bytes) {
+  if (actor.user_id == 0)
+    return PermissionDenied("photos belong to a user; log in as one", "user_required");
+  GLINT_ASSIGN_OR_RETURN(StoredImage image, StoreImage(actor.user_id, bytes));
+  std::lock_guard lock(Stripe(U64Key(actor.user_id)));
+  storage::WriteBatch batch;
+  batch.Put(Cf::kBlobs, U64Key(image.blob_id), image.location.Encode());
+  return AddPhoto(actor.user_id, image, batch);
+}
+
+Result<std::vector<PhotoView>> Service::ListPhotos(const Principal& actor, uint64_t user_id,
+                                                   uint64_t after, size_t limit) const {
+  if (!actor.CanActFor(user_id))
+    return PermissionDenied("you may only list your own photos", "not_allowed");
+  GLINT_ASSIGN_OR_RETURN(User user, LoadUser(user_id));
+  std::vector<uint64_t> ids;
+  // Rows at or below `after` are skipped, not sought past: a user's photo count is small.
+  Status scan = db_.Scan(Cf::kUserPhotos, U64Key(user_id), std::numeric_limits<size_t>::max(),
+                         [&](std::string_view key, std::string_view) {
+                           auto id = storage::ReadU64BE(key, 8);
+                           if (id && *id > after) ids.push_back(*id);
+                           return ids.size() < limit;
+                         });
+  GLINT_RETURN_IF_ERROR(scan);
+  std::vector<PhotoView> out;
+  out.reserve(ids.size());
+  for (uint64_t id : ids) {
+    GLINT_ASSIGN_OR_RETURN(Photo p, LoadPhoto(id));
+    out.push_back({std::move(p), id == user.active_photo});
+  }
+  return out;
+}
+
+Result<PhotoView> Service::GetPhoto(const Principal& actor, uint64_t photo_id) const {
+  auto photo = LoadPhoto(photo_id);
+  // Someone else's photo is reported as missing, so ids cannot be probed.
+  if (!photo.ok() || !actor.CanActFor(photo->owner))
+    return NotFound("no photo " + std::to_string(photo_id), "photo_not_found");
+  GLINT_ASSIGN_OR_RETURN(User user, LoadUser(photo->owner));
+  return PhotoView{*photo, user.active_photo == photo_id};
+}
+
+Result<AccountView> Service::SetActivePhoto(const Principal& actor, uint64_t user_id,
+                                            uint64_t photo_id) {
+  if (!actor.CanActFor(user_id))
+    return PermissionDenied("you may only change your own avatar", "not_allowed");
+  std::lock_guard lock(Stripe(U64Key(user_id)));
+  GLINT_ASSIGN_OR_RETURN(User user, LoadUser(user_id));
+  auto photo = LoadPhoto(photo_id);
+  if (!photo.ok() && photo.status().code() != Code::kNotFound) return photo.status();
+  if (!photo.ok() || photo->owner != user_id)
+    return NotFound("user " + std::to_string(user_id) + " has no photo " + std::to_string(photo_id),
+                    "photo_not_found");
+  if (user.active_photo == photo_id) return View(user);
+  user.active_photo = photo_id;
+  storage::WriteBatch batch;
+  batch.Put(Cf::kUsers, U64Key(user.id), user.Encode());
+  GLINT_RETURN_IF_ERROR(db_.Write(batch));
+  avatars_.Invalidate(user.md5);
+  avatars_.Invalidate(user.sha256);
+  return View(user);
+}
+
+Result<AvatarRef> Service::ResolveAvatar(std::string_view hash) const {
+  if (auto hit = avatars_.Find(hash)) return std::move(*hit);
+  uint64_t generation = avatars_.Generation(hash);
+  GLINT_ASSIGN_OR_RETURN(auto id_row, db_.Get(Cf::kEmailHashes, hash));
+  if (!id_row) return NotFound("no account has this email hash", "unknown_hash");
+  auto user_id = storage::ReadU64BE(*id_row);
+  if (!user_id) return Corruption("malformed email index row");
+  GLINT_ASSIGN_OR_RETURN(User user, LoadUser(*user_id));
+  if (user.active_photo == 0) return NotFound("this account has no avatar yet", "no_avatar");
+  GLINT_ASSIGN_OR_RETURN(Photo photo, LoadPhoto(user.active_photo));
+  GLINT_ASSIGN_OR_RETURN(auto blob_row, db_.Get(Cf::kBlobs, U64Key(photo.blob_id)));
+  if (!blob_row)
+    return Corruption("photo " + std::to_string(photo.id) + " points at a missing blob");
+  AvatarRef ref;
+  ref.user_id = user.id;
+  ref.photo_id = photo.id;
+  GLINT_ASSIGN_OR_RETURN(ref.blob, storage::BlobLocation::Decode(*blob_row));
+  ref.format = photo.format;
+  ref.etag = BlobEtag(ref.blob.checksum);
+  avatars_.Insert(hash, ref, generation);
+  return ref;
+}
+
+Result<storage::BlobLocation> Service::AuthorizeBlob(const Principal& actor,
+                                                     uint64_t blob_id) const {
+  if (!actor.authenticated()) return Unauthenticated("log in to read raw blobs", "login_required");
+  GLINT_ASSIGN_OR_RETURN(auto row, db_.Get(Cf::kBlobs, U64Key(blob_id)));
+  if (!row) return NotFound("no blob " + std::to_string(blob_id), "blob_not_found");
+  GLINT_ASSIGN_OR_RETURN(storage::BlobLocation loc, storage::BlobLocation::Decode(*row));
+  if (!actor.CanActFor(loc.owner))
+    return PermissionDenied("this blob belongs to another user", "not_your_blob");
+  return loc;
+}
+
+}  // namespace glint::core
