@@ -1,0 +1,536 @@
+#include "http/handlers.h"
+
+#include <charconv>
+#include <ctime>
+#include <optional>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/http/field.hpp>
+#include <boost/json.hpp>
+
+#include "base/hex.h"
+#include "codec/image_header.h"
+#include "core/email.h"
+
+namespace glint::http {
+namespace {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+using asio::awaitable;
+
+// Runs `fn` on the blocking pool and resumes the caller on its own executor with the result.
+template <class F, class R = std::invoke_result_t<F&>>
+awaitable<R> RunBlocking(asio::thread_pool& pool, F fn) {
+  std::optional<R> out = co_await asio::co_spawn(
+      pool, [fn = std::move(fn)]() mutable -> awaitable<std::optional<R>> { co_return fn(); },
+      asio::use_awaitable);
+  co_return std::move(*out);
+}
+
+std::string IsoTime(int64_t unix_seconds) {
+  std::time_t t = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::optional<uint64_t> ParseU64(std::string_view s) {
+  uint64_t v = 0;
+  if (s.empty() || s.size() > 20) return std::nullopt;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
+  return v;
+}
+
+// Decoded query parameters; the last occurrence of a key wins.
+struct Query {
+  std::vector<std::pair<std::string, std::string>> items;
+  std::optional<std::string_view> Get(std::string_view key) const {
+    for (auto it = items.rbegin(); it != items.rend(); ++it)
+      if (it->first == key) return it->second;
+    return std::nullopt;
+  }
+};
+
+// The target's grammar (and so the query's) was validated when the session parsed it.
+Query ParseQuery(const RequestContext& ctx) {
+  Query q;
+  for (auto p : ctx.url.params())
+    q.items.emplace_back(p.key, p.has_value ? p.value : std::string());
+  return q;
+}
+
+Result<uint64_t> RequireU64(const Query& q, std::string_view key) {
+  auto v = q.Get(key);
+  if (!v)
+    return InvalidArgument("missing query parameter '" + std::string(key) + "'", "invalid_query");
+  auto n = ParseU64(*v);
+  if (!n)
+    return InvalidArgument(
+        "query parameter '" + std::string(key) + "' must be a non-negative integer",
+        "invalid_query");
+  return *n;
+}
+
+Result<uint64_t> PathId(const RequestContext& ctx, std::string_view name) {
+  auto n = ParseU64(ctx.Param(name));
+  if (!n || *n == 0) return NotFound("no such " + std::string(name), "not_found");
+  return *n;
+}
+
+Result<core::Principal> Authorize(core::Service& service, const RequestContext& ctx) {
+  auto it = ctx.request.find(bhttp::field::authorization);
+  if (it == ctx.request.end()) return core::Principal::Anonymous();
+  std::string_view value = it->value();
+  constexpr std::string_view kBearer = "Bearer ";
+  if (value.size() <= kBearer.size() ||
+      !boost::beast::iequals(value.substr(0, kBearer.size()), kBearer))
+    return Unauthenticated("use 'Authorization: Bearer <token>'", "invalid_token");
+  return service.Authenticate(value.substr(kBearer.size()));
+}
+
+Result<core::Principal> RequireLogin(core::Service& service, const RequestContext& ctx) {
+  GLINT_ASSIGN_OR_RETURN(core::Principal p, Authorize(service, ctx));
+  if (!p.authenticated())
+    return Unauthenticated("this needs 'Authorization: Bearer <token>'", "login_required");
+  return p;
+}
+
+// A JSON object body, whatever Content-Type claims (curl -d says form-urlencoded): image
+// bytes never start with '{', so the bytes decide.
+bool LooksLikeJson(std::string_view body) {
+  size_t i = body.find_first_not_of(" \t\r\n");
+  return i != std::string_view::npos && body[i] == '{';
+}
+
+Result<json::object> ParseJsonBody(const RequestContext& ctx, uint64_t max_bytes) {
+  if (ctx.request.body().size() > max_bytes)
+    return TooLarge("the JSON body is too large", "body_too_large");
+  boost::system::error_code ec;
+  json::value v = json::parse(ctx.request.body(), ec);
+  if (ec) return InvalidArgument("the body is not valid JSON: " + ec.message(), "invalid_json");
+  if (!v.is_object()) return InvalidArgument("the body must be a JSON object", "invalid_json");
+  return std::move(v.as_object());
+}
+
+Result<std::string> RequireString(const json::object& o, std::string_view key) {
+  auto* v = o.if_contains(key);
+  if (!v || !v->is_string())
+    return InvalidArgument("'" + std::string(key) + "' must be a string", "invalid_field");
+  return std::string(v->as_string());
+}
+
+// An optional non-negative integer field; also accepts its decimal string form.
+Result<std::optional<uint64_t>> OptionalU64(const json::object& o, std::string_view key) {
+  auto* v = o.if_contains(key);
+  if (!v || v->is_null()) return std::optional<uint64_t>();
+  if (v->is_uint64()) return std::optional<uint64_t>(v->as_uint64());
+  if (v->is_int64() && v->as_int64() >= 0) return std::optional<uint64_t>(v->as_int64());
+  if (v->is_string())
+    if (auto n = ParseU64(v->as_string())) return std::optional<uint64_t>(*n);
+  return InvalidArgument("'" + std::string(key) + "' must be a non-negative integer",
+                         "invalid_field");
+}
+
+json::object AccountJson(const core::AccountView& a, const std::string& base) {
+  json::object o;
+  o["id"] = a.id;
+  o["email"] = a.email;
+  o["hashes"] = json::object{{"md5", a.md5_hex}, {"sha256", a.sha256_hex}};
+  o["avatar_url"] = base + "/avatar/" + a.sha256_hex;
+  if (a.active_photo)
+    o["active_photo_id"] = std::to_string(a.active_photo);
+  else
+    o["active_photo_id"] = nullptr;
+  o["created_at"] = IsoTime(a.created_at);
+  return o;
+}
+
+// Gravatar v3's Avatar shape (image_id, image_url, rating, alt_text, selected,
+// updated_date), plus what glint knows of the image.
+json::object PhotoJson(const core::PhotoView& v, const std::string& base) {
+  const core::Photo& p = v.photo;
+  json::object o;
+  o["image_id"] = std::to_string(p.id);
+  o["image_url"] = base + "/raw/" + std::to_string(p.blob_id);
+  o["rating"] = p.rating == "g" ? "G" : p.rating == "pg" ? "PG" : p.rating == "r" ? "R" : "X";
+  o["alt_text"] = "";
+  o["selected"] = v.active;
+  o["updated_date"] = IsoTime(p.created_at);
+  o["width"] = p.width;
+  o["height"] = p.height;
+  o["format"] = codec::FormatName(p.format);
+  o["bytes"] = p.bytes;
+  return o;
+}
+
+Response ImageResponse(std::string bytes, codec::Format format, const std::string& etag,
+                       std::string_view cache_control) {
+  Response res{bhttp::status::ok, 11};
+  res.set(bhttp::field::content_type, codec::MimeType(format));
+  res.set(bhttp::field::etag, etag);
+  res.set(bhttp::field::cache_control, cache_control);
+  res.set(bhttp::field::access_control_allow_origin, "*");
+  res.set("X-Content-Type-Options", "nosniff");
+  res.body() = std::move(bytes);
+  res.prepare_payload();
+  return res;
+}
+
+// True when If-None-Match names `etag` (or is "*").
+bool NotModified(const Request& req, std::string_view etag) {
+  auto it = req.find(bhttp::field::if_none_match);
+  if (it == req.end()) return false;
+  std::string_view v = it->value();
+  if (v == "*") return true;
+  size_t pos = 0;
+  while (pos < v.size()) {
+    size_t comma = v.find(',', pos);
+    std::string_view item =
+        v.substr(pos, comma == std::string_view::npos ? v.size() - pos : comma - pos);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    if (item.starts_with("W/")) item.remove_prefix(2);  // weak comparison, as RFC 9110 says
+    if (item == etag) return true;
+    if (comma == std::string_view::npos) break;
+    pos = comma + 1;
+  }
+  return false;
+}
+
+}  // namespace
+
+Api::Api(core::Service& service, asio::thread_pool& blocking, ApiOptions options,
+         std::function<bool()> ready)
+    : service_(service),
+      blocking_(blocking),
+      options_(std::move(options)),
+      ready_(std::move(ready)) {}
+
+std::string Api::BaseUrl(const RequestContext& ctx) const {
+  if (!options_.public_url.empty()) return options_.public_url;
+  auto host = ctx.request[bhttp::field::host];
+  return "http://" + std::string(host.empty() ? "localhost" : host);
+}
+
+void Api::Register(Router& r) {
+  using bhttp::verb;
+  auto bind = [this](awaitable<Response> (Api::*fn)(RequestContext&)) {
+    return [this, fn](RequestContext& ctx) { return (this->*fn)(ctx); };
+  };
+  const uint64_t json = options_.max_json_bytes;
+  const uint64_t upload = service_.options().max_upload_bytes;
+  r.Add(verb::get, "/healthz", 0, bind(&Api::Healthz));
+  r.Add(verb::get, "/readyz", 0, bind(&Api::Readyz));
+  r.Add(verb::post, "/v1/accounts", json, bind(&Api::CreateAccount));
+  r.Add(verb::post, "/v1/sessions", json, bind(&Api::Login));
+  r.Add(verb::delete_, "/v1/sessions/current", 0, bind(&Api::Logout));
+  r.Add(verb::get, "/v1/me", 0, bind(&Api::Me));
+  r.Add(verb::get, "/v1/users/{id}", 0, bind(&Api::GetUser));
+  r.Add(verb::post, "/v1/uploads", json, bind(&Api::PrepareUpload));
+  r.Add(verb::put, "/v1/uploads/{id}", upload, bind(&Api::ReceiveUpload),
+        [this](RequestContext& ctx) { return CheckUploadPut(ctx); });
+  r.Add(verb::post, "/v1/photos", upload, bind(&Api::CreatePhoto));
+  r.Add(verb::get, "/v1/photos", 0, bind(&Api::ListPhotos));
+  r.Add(verb::get, "/v1/photos/{id}", 0, bind(&Api::GetPhoto));
+  r.Add(verb::put, "/v1/me/avatar", json, bind(&Api::SetAvatar));
+  r.Add(verb::get, "/avatar/{hash}", 0, bind(&Api::Avatar));
+  r.Add(verb::get, "/{hash}", 0, bind(&Api::BareAvatar));
+  r.Add(verb::get, "/raw/{blob}", 0, bind(&Api::Raw));
+}
+
+awaitable<Response> Api::Healthz(RequestContext&) {
+  co_return JsonResponse(bhttp::status::ok, json::object{{"status", "ok"}});
+}
+
+awaitable<Response> Api::Readyz(RequestContext&) {
+  if (!ready_())
+    co_return ErrorResponse(bhttp::status::service_unavailable, "draining",
+                            "the server is shutting down");
+  // A read through the metadata store proves it answers.
+  auto probe = service_.ResolveAvatar(std::string(16, '\0'));
+  if (!probe.ok() && probe.status().code() != Code::kNotFound)
+    co_return ErrorResponse(probe.status());
+  co_return JsonResponse(bhttp::status::ok, json::object{{"status", "ready"}});
+}
+
+awaitable<Response> Api::CreateAccount(RequestContext& ctx) {
+  auto actor = Authorize(service_, ctx);
+  if (!actor.ok()) co_return ErrorResponse(actor.status());
+  auto body = ParseJsonBody(ctx, options_.max_json_bytes);
+  if (!body.ok()) co_return ErrorResponse(body.status());
+  auto email = RequireString(*body, "email");
+  if (!email.ok()) co_return ErrorResponse(email.status());
+  auto password = RequireString(*body, "password");
+  if (!password.ok()) co_return ErrorResponse(password.status());
+  auto created = co_await RunBlocking(
+      blocking_, [&] { return service_.CreateAccount(*actor, *email, *password); });
+  if (!created.ok()) co_return ErrorResponse(created.status());
+  co_return JsonResponse(bhttp::status::created, AccountJson(*created, BaseUrl(ctx)));
+}
+
+awaitable<Response> Api::Login(RequestContext& ctx) {
+  auto body = ParseJsonBody(ctx, options_.max_json_bytes);
+  if (!body.ok()) co_return ErrorResponse(body.status());
+  auto email = RequireString(*body, "email");
+  if (!email.ok()) co_return ErrorResponse(email.status());
+  auto password = RequireString(*body, "password");
+  if (!password.ok()) co_return ErrorResponse(password.status());
+  auto login = co_await RunBlocking(blocking_, [&] { return service_.Login(*email, *password); });
+  if (!login.ok()) co_return ErrorResponse(login.status());
+  co_return JsonResponse(bhttp::status::created,
+                         json::object{{"token", login->token},
+                                      {"token_type", "Bearer"},
+                                      {"user_id", login->user_id},
+                                      {"expires_at", IsoTime(login->expires)}});
+}
+
+awaitable<Response> Api::Logout(RequestContext& ctx) {
+  auto actor = RequireLogin(service_, ctx);
+  if (!actor.ok()) co_return ErrorResponse(actor.status());
+  std::string token(ctx.request[bhttp::field::authorization].substr(7));
+  Status s = co_await RunBlocking(blocking_, [&] { return service_.Logout(token); });
+  if (!s.ok()) co_return ErrorResponse(s);
+  Response res{bhttp::status::no_content, 11};
+  co_return res;
+}
+
+awaitable<Response> Api::Me(RequestContext& ctx) {
+  auto actor = RequireLogin(service_, ctx);
+  if (!actor.ok()) co_return ErrorResponse(actor.status());
+  if (actor->user_id == 0)
+    co_return ErrorResponse(bhttp::status::bad_request, "user_required",
+                            "the admin token has no account");
+  auto account = service_.GetAccount(*actor, actor->user_id);
+  if (!account.ok()) co_return ErrorResponse(account.status());
+  co_return JsonResponse(bhttp::status::ok, AccountJson(*account, BaseUrl(ctx)));
+}
+
+awaitable<Response> Api::GetUser(RequestContext& ctx) {
+  auto actor = RequireLogin(service_, ctx);
+  if (!actor.ok()) co_return ErrorResponse(actor.status());
+  auto id = PathId(ctx, "id");
+  if (!id.ok()) co_return ErrorResponse(id.status());
+  auto account = service_.GetAccount(*actor, *id);
+  if (!account.ok()) co_return ErrorResponse(account.status());
+  co_return JsonResponse(bhttp::status::ok, AccountJson(*account, BaseUrl(ctx)));
+}
+
+awaitable<Response> Api::PrepareUpload(RequestContext& ctx) {
+  auto actor = RequireLogin(service_, ctx);
+  if (!actor.ok()) co_return ErrorResponse(actor.status());
+  json::object body;
+  if (!ctx.request.body().empty()) {
+    auto parsed = ParseJsonBody(ctx, options_.max_json_bytes);
+    if (!parsed.ok()) co_return ErrorResponse(parsed.status());
+    body = std::move(*parsed);
+  }
+  auto max_bytes = OptionalU64(body, "max_bytes");
+  if (!max_bytes.ok()) co_return ErrorResponse(max_bytes.status());
+  auto expires_in = OptionalU64(body, "expires_in");
+  if (!expires_in.ok()) co_return ErrorResponse(expires_in.status());
+  std::optional<int64_t> ttl;
+  if (*expires_in) ttl = static_cast<int64_t>(std::min<uint64_t>(**expires_in, INT64_MAX));
+  auto ticket = service_.PrepareUpload(*actor, *max_bytes, ttl);
+  if (!ticket.ok()) co_return ErrorResponse(ticket.status());
+  const core::UploadGrant& g = ticket->grant;
+  std::string url = BaseUrl(ctx) + "/v1/uploads/" + g.upload_id +
+                    "?uid=" + std::to_string(g.user_id) + "&expires=" + std::to_string(g.expires) +
+                    "&max=" + std::to_string(g.max_bytes) + "&sig=" + ticket->signature;
+  co_return JsonResponse(bhttp::status::created, json::object{{"upload_id", g.upload_id},
+                                                              {"upload_url", url},
+                                                              {"method", "PUT"},
+                                                              {"max_bytes", g.max_bytes},
+                                                              {"expires_at", IsoTime(g.expires)}});
+}
+
+namespace {
+
+Result<core::UploadGrant> GrantFromRequest(const RequestContext& ctx, std::string* signature) {
+  Query q = ParseQuery(ctx);
+  core::UploadGrant g;
+  g.upload_id = std::string(ctx.Param("id"));
+  GLINT_ASSIGN_OR_RETURN(g.user_id, RequireU64(q, "uid"));
+  GLINT_ASSIGN_OR_RETURN(uint64_t expires, RequireU64(q, "expires"));
+  if (expires > static_cast<uint64_t>(INT64_MAX))
+    return InvalidArgument("'expires' is out of range", "invalid_query");
+  g.expires = static_cast<int64_t>(expires);
+  GLINT_ASSIGN_OR_RETURN(g.max_bytes, RequireU64(q, "max"));
+  auto sig = q.Get("sig");
+  if (!sig) return PermissionDenied("the upload URL has no signature", "bad_signature");
+  *signature = std::string(*sig);
+  return g;
+}
+
+}  // namespace
+
+std::optional<Response> Api::CheckUploadPut(RequestContext& ctx) {
+  std::string signature;
+  auto grant = GrantFromRequest(ctx, &signature);
+  if (!grant.ok()) return ErrorResponse(grant.status());
+  // Verify before the body is read, so a forged or stale URL costs the server nothing.
+  if (Status s = service_.CheckUploadGrant(*grant, signature); !s.ok()) return ErrorResponse(s);
+  if (auto len = ctx.DeclaredLength(); len && *len > grant->max_bytes)
+    return ErrorResponse(TooLarge(
+        "the upload exceeds this URL's limit of " + std::to_string(grant->max_bytes) + " bytes",
+        "upload_too_large"));
+  return std::nullopt;
+}
+
+awaitable<Response> Api::ReceiveUpload(RequestContext& ctx) {
+  std::string signature;
+  auto grant = GrantFromRequest(ctx, &signature);
+  if (!grant.ok()) co_return ErrorResponse(grant.status());
+  auto receipt = co_await RunBlocking(blocking_, [&] {
+    const std::string& body = ctx.request.body();
+    return service_.ReceiveUpload(*grant, signature,
+                                  std::span<const char>(body.data(), body.size()));
+  });
+  if (!receipt.ok()) co_return ErrorResponse(receipt.status());
+  co_return JsonResponse(bhttp::status::created,
+                         json::object{{"upload_id", receipt->upload_id},
+                                      {"format", codec::FormatName(receipt->header.format)},
+                                      {"width", receipt->header.width},
+                                      {"height", receipt->header.height},
+                                      {"bytes", receipt->bytes}});
+}
+
+awaitable<Response> Api::CreatePhoto(RequestContext& ctx) {
+  auto actor = RequireLogin(service_, ctx);
+  if (!actor.ok()) co_return ErrorResponse(actor.status());
+  Result<core::PhotoView> photo = Internal("unset");
+  if (LooksLikeJson(ctx.request.body())) {
+    auto body = ParseJsonBody(ctx, options_.max_json_bytes);
+    if (!body.ok()) co_return ErrorResponse(body.status());
+    auto upload_id = RequireString(*body, "upload_id");
+    if (!upload_id.ok()) co_return ErrorResponse(upload_id.status());
+    photo = co_await RunBlocking(blocking_,
+                                 [&] { return service_.RegisterUpload(*actor, *upload_id); });
+  } else {
+    // Direct upload: the body is the image itself; its bytes, not Content-Type, decide
+    // what it is.
+    photo = co_await RunBlocking(blocking_, [&] {
+      const std::string& body = ctx.request.body();
+      return service_.UploadPhoto(*actor, std::span<const char>(body.data(), body.size()));
+    });
+  }
+  if (!photo.ok()) co_return ErrorResponse(photo.status());
+  co_return JsonResponse(bhttp::status::created, PhotoJson(*photo, BaseUrl(ctx)));
+}
+
+awaitable<Response> Api::ListPhotos(RequestContext& ctx) {
+  auto actor = RequireLogin(service_, ctx);
+  if (!actor.ok()) co_return ErrorResponse(actor.status());
+  Query q = ParseQuery(ctx);
+  uint64_t user = actor->user_id, after = 0, limit = 100;
+  for (auto [key, target] : {std::pair{"user_id", &user}, {"after", &after}, {"limit", &limit}}) {
+    if (!q.Get(key)) continue;
+    auto n = RequireU64(q, key);
+    if (!n.ok()) co_return ErrorResponse(n.status());
+    *target = *n;
+  }
+  if (limit == 0 || limit > 1000)
+    co_return ErrorResponse(InvalidArgument("'limit' must be between 1 and 1000", "invalid_query"));
+  auto photos = service_.ListPhotos(*actor, user, after, limit);
+  if (!photos.ok()) co_return ErrorResponse(photos.status());
+  json::array arr;
+  std::string base = BaseUrl(ctx);
+  for (const auto& p : *photos) arr.push_back(PhotoJson(p, base));
+  json::object out{{"photos", std::move(arr)}};
+  if (photos->size() == limit) out["next_after"] = std::to_string(photos->back().photo.id);
+  co_return JsonResponse(bhttp::status::ok, out);
+}
+
+awaitable<Response> Api::GetPhoto(RequestContext& ctx) {
+  auto actor = RequireLogin(service_, ctx);
+  if (!actor.ok()) co_return ErrorResponse(actor.status());
+  auto id = PathId(ctx, "id");
+  if (!id.ok()) co_return ErrorResponse(id.status());
+  auto photo = service_.GetPhoto(*actor, *id);
+  if (!photo.ok()) co_return ErrorResponse(photo.status());
+  co_return JsonResponse(bhttp::status::ok, PhotoJson(*photo, BaseUrl(ctx)));
+}
+
+awaitable<Response> Api::SetAvatar(RequestContext& ctx) {
+  auto actor = RequireLogin(service_, ctx);
+  if (!actor.ok()) co_return ErrorResponse(actor.status());
+  auto body = ParseJsonBody(ctx, options_.max_json_bytes);
+  if (!body.ok()) co_return ErrorResponse(body.status());
+  auto photo_id = OptionalU64(*body, "photo_id");
+  if (!photo_id.ok()) co_return ErrorResponse(photo_id.status());
+  if (!*photo_id)
+    co_return ErrorResponse(InvalidArgument("'photo_id' is required", "invalid_field"));
+  auto user_id = OptionalU64(*body, "user_id");  // admins may act for a user
+  if (!user_id.ok()) co_return ErrorResponse(user_id.status());
+  uint64_t user = user_id->value_or(actor->user_id);
+  auto account = co_await RunBlocking(
+      blocking_, [&] { return service_.SetActivePhoto(*actor, user, **photo_id); });
+  if (!account.ok()) co_return ErrorResponse(account.status());
+  co_return JsonResponse(bhttp::status::ok, AccountJson(*account, BaseUrl(ctx)));
+}
+
+awaitable<Response> Api::Avatar(RequestContext& ctx) {
+  return ServeAvatar(ctx, ctx.Param("hash"), false);
+}
+
+awaitable<Response> Api::BareAvatar(RequestContext& ctx) {
+  return ServeAvatar(ctx, ctx.Param("hash"), true);
+}
+
+awaitable<Response> Api::ServeAvatar(RequestContext& ctx, std::string_view segment, bool bare) {
+  // "{hash}" with an optional image suffix, as Gravatar accepts.
+  for (std::string_view ext : {".jpg", ".jpeg", ".png", ".webp", ".gif"}) {
+    if (segment.size() > ext.size() && segment.ends_with(ext)) {
+      segment.remove_suffix(ext.size());
+      break;
+    }
+  }
+  auto hash = core::ParseEmailHash(segment);
+  if (!hash) {
+    if (bare) co_return ErrorResponse(bhttp::status::not_found, "not_found", "no such path");
+    co_return ErrorResponse(bhttp::status::bad_request, "invalid_hash",
+                            "the avatar hash must be 32 (MD5) or 64 (SHA-256) hex characters");
+  }
+  // Gravatar's parameters (s, size, d, r, f...) are accepted; sizing arrives with the
+  // transform pipeline, so for now any well-formed query serves the original.
+  auto ref = service_.ResolveAvatar(*hash);
+  if (!ref.ok()) co_return ErrorResponse(ref.status());
+  std::string cache = "public, max-age=" + std::to_string(options_.avatar_max_age_seconds);
+  if (NotModified(ctx.request, ref->etag)) {
+    Response res{bhttp::status::not_modified, 11};
+    res.set(bhttp::field::etag, ref->etag);
+    res.set(bhttp::field::cache_control, cache);
+    res.set(bhttp::field::access_control_allow_origin, "*");
+    co_return res;
+  }
+  auto bytes = co_await service_.blobs().ReadAsync(ref->blob);
+  if (!bytes.ok()) co_return ErrorResponse(bytes.status());
+  co_return ImageResponse(std::move(*bytes), ref->format, ref->etag, cache);
+}
+
+awaitable<Response> Api::Raw(RequestContext& ctx) {
+  auto actor = Authorize(service_, ctx);
+  if (!actor.ok()) co_return ErrorResponse(actor.status());
+  auto id = PathId(ctx, "blob");
+  if (!id.ok()) co_return ErrorResponse(id.status());
+  auto loc = service_.AuthorizeBlob(*actor, *id);
+  if (!loc.ok()) co_return ErrorResponse(loc.status());
+  std::string etag = core::BlobEtag(loc->checksum);
+  if (NotModified(ctx.request, etag)) {
+    Response res{bhttp::status::not_modified, 11};
+    res.set(bhttp::field::etag, etag);
+    res.set(bhttp::field::cache_control, "private, max-age=0, must-revalidate");
+    co_return res;
+  }
+  auto bytes = co_await service_.blobs().ReadAsync(*loc);
+  if (!bytes.ok()) co_return ErrorResponse(bytes.status());
+  codec::Format format = codec::Sniff(std::span<const char>(bytes->data(), bytes->size()));
+  co_return ImageResponse(std::move(*bytes), format, etag, "private, max-age=0, must-revalidate");
+}
+
+}  // namespace glint::http

@@ -1,0 +1,64 @@
+// glint's HTTP API (documented in docs/api.md): translates requests into core::Service calls
+// and results into JSON or image responses. Holds no state of its own beyond options.
+//
+// Handlers that write or hash passwords run the core call on the blocking pool and resume on
+// the request's event loop; lookups run inline.
+// Thread-safety: after Register(), handlers may run on every event loop at once.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include <boost/asio/thread_pool.hpp>
+
+#include "core/service.h"
+#include "http/router.h"
+
+namespace glint::http {
+
+struct ApiOptions {
+  std::string public_url;            // "https://img.example.com"; empty: from the Host header
+  int avatar_max_age_seconds = 300;  // Cache-Control max-age of avatars (Gravatar's value)
+  uint64_t max_json_bytes = 64 << 10;
+};
+
+class Api {
+ public:
+  // `ready` tells /readyz whether the server accepts traffic (false while draining).
+  Api(core::Service& service, boost::asio::thread_pool& blocking, ApiOptions options,
+      std::function<bool()> ready);
+
+  void Register(Router& router);
+
+ private:
+  // One handler per route; see docs/api.md.
+  boost::asio::awaitable<Response> Healthz(RequestContext& ctx);
+  boost::asio::awaitable<Response> Readyz(RequestContext& ctx);
+  boost::asio::awaitable<Response> CreateAccount(RequestContext& ctx);
+  boost::asio::awaitable<Response> Login(RequestContext& ctx);
+  boost::asio::awaitable<Response> Logout(RequestContext& ctx);
+  boost::asio::awaitable<Response> Me(RequestContext& ctx);
+  boost::asio::awaitable<Response> GetUser(RequestContext& ctx);
+  boost::asio::awaitable<Response> PrepareUpload(RequestContext& ctx);
+  std::optional<Response> CheckUploadPut(RequestContext& ctx);
+  boost::asio::awaitable<Response> ReceiveUpload(RequestContext& ctx);
+  boost::asio::awaitable<Response> CreatePhoto(RequestContext& ctx);
+  boost::asio::awaitable<Response> ListPhotos(RequestContext& ctx);
+  boost::asio::awaitable<Response> GetPhoto(RequestContext& ctx);
+  boost::asio::awaitable<Response> SetAvatar(RequestContext& ctx);
+  boost::asio::awaitable<Response> Avatar(RequestContext& ctx);
+  boost::asio::awaitable<Response> BareAvatar(RequestContext& ctx);
+  boost::asio::awaitable<Response> Raw(RequestContext& ctx);
+
+  boost::asio::awaitable<Response> ServeAvatar(RequestContext& ctx, std::string_view segment,
+                                               bool bare);
+  std::string BaseUrl(const RequestContext& ctx) const;
+
+  core::Service& service_;
+  boost::asio::thread_pool& blocking_;
+  ApiOptions options_;
+  std::function<bool()> ready_;
+};
+
+}  // namespace glint::http

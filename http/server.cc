@@ -1,0 +1,340 @@
+#include "http/server.h"
+
+#include <sys/socket.h>
+
+#include <cstdio>
+#include <ctime>
+#include <optional>
+#include <unordered_set>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/url/parse.hpp>
+
+#include "base/log.h"
+
+namespace glint::http {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+using asio::awaitable;
+using asio::ip::tcp;
+constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+
+using ReusePort = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+
+// The HTTP Date header, formatted at most once a second per thread.
+std::string_view HttpDate() {
+  thread_local std::time_t last = 0;
+  thread_local char buf[64];
+  std::time_t now = std::time(nullptr);
+  if (now != last) {
+    std::tm tm{};
+    gmtime_r(&now, &tm);
+    std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    last = now;
+  }
+  return buf;
+}
+
+// A client-supplied X-Request-Id is kept when it is short and plain; else one is made.
+bool UsableRequestId(std::string_view id) {
+  if (id.empty() || id.size() > 64) return false;
+  for (char c : id)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.')
+      return false;
+  return true;
+}
+
+}  // namespace
+
+struct Server::Loop {
+  explicit Loop(unsigned index) : index(index), io(1), acceptor(io) {}
+  unsigned index;
+  asio::io_context io;
+  tcp::acceptor acceptor;
+  uint64_t next_request = 0;                  // touched only on this loop's thread
+  std::unordered_set<Session*> sessions;      // touched only on this loop's thread
+  std::unique_ptr<asio::signal_set> signals;  // loop 0 only
+};
+
+struct Server::Session {
+  beast::tcp_stream* stream = nullptr;
+  bool idle = true;  // waiting for a request header
+
+  static awaitable<void> Accept(Server& server, Loop& loop);
+  static awaitable<void> Serve(Server& server, Loop& loop, tcp::socket socket);
+};
+
+Server::Server(const Router& router, ServerOptions options)
+    : router_(router), options_(std::move(options)) {
+  if (options_.threads == 0) options_.threads = std::max(1u, std::thread::hardware_concurrency());
+}
+
+Server::~Server() {
+  if (watchdog_.joinable()) watchdog_.join();
+}
+
+Status Server::Listen() {
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(options_.address, ec);
+  if (ec) return InvalidArgument("bad listen address '" + options_.address + "'");
+  uint16_t port = options_.port;
+  for (unsigned i = 0; i < options_.threads; ++i) {
+    auto loop = std::make_unique<Loop>(i);
+    tcp::endpoint ep(address, port);
+    loop->acceptor.open(ep.protocol(), ec);
+    if (!ec) loop->acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec) loop->acceptor.set_option(ReusePort(true), ec);
+    if (!ec) loop->acceptor.bind(ep, ec);
+    if (!ec) loop->acceptor.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      std::string msg =
+          "cannot listen on " + options_.address + ":" + std::to_string(port) + ": " + ec.message();
+      if (ec == asio::error::address_in_use) return Unavailable(msg, "address_in_use");
+      return IoError(msg);
+    }
+    // Port 0: the first listener picks the port, the others join it.
+    if (i == 0) port = loop->acceptor.local_endpoint().port();
+    loops_.push_back(std::move(loop));
+  }
+  port_ = port;
+  return Status::Ok();
+}
+
+void Server::Run() {
+  Loop& first = *loops_.front();
+  first.signals = std::make_unique<asio::signal_set>(first.io, SIGINT, SIGTERM);
+  first.signals->async_wait([this](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
+    log::Info(std::string("received ") + (sig == SIGINT ? "SIGINT" : "SIGTERM") + ", draining");
+    Shutdown();
+  });
+  for (auto& loop : loops_) asio::co_spawn(loop->io, Session::Accept(*this, *loop), asio::detached);
+  std::vector<std::thread> threads;
+  for (size_t i = 1; i < loops_.size(); ++i)
+    threads.emplace_back([l = loops_[i].get()] { l->io.run(); });
+  first.io.run();
+  for (auto& t : threads) t.join();
+  {
+    std::lock_guard lock(done_mu_);
+    done_ = true;
+  }
+  done_cv_.notify_all();
+  if (watchdog_.joinable()) watchdog_.join();
+}
+
+void Server::Shutdown() {
+  if (draining_.exchange(true)) return;
+  for (auto& loop : loops_) {
+    asio::post(loop->io, [l = loop.get()] {
+      boost::system::error_code ec;
+      l->acceptor.close(ec);
+      if (l->signals) l->signals->cancel(ec);
+      // Idle keep-alive connections have nothing in flight: close them now. Busy ones close
+      // after their response (the session sees draining()).
+      for (Session* s : l->sessions)
+        if (s->idle)
+          s->stream->socket().shutdown(tcp::socket::shutdown_both, ec), s->stream->cancel();
+    });
+  }
+  watchdog_ = std::thread([this] {
+    std::unique_lock lock(done_mu_);
+    if (!done_cv_.wait_for(lock, options_.shutdown_grace, [this] { return done_; })) {
+      log::Warn("shutdown grace period over; closing the remaining connections");
+      for (auto& loop : loops_) loop->io.stop();
+    }
+  });
+}
+
+awaitable<void> Server::Session::Accept(Server& server, Loop& loop) {
+  for (;;) {
+    auto [ec, socket] = co_await loop.acceptor.async_accept(kNoThrow);
+    if (ec) {
+      if (ec == asio::error::operation_aborted || !loop.acceptor.is_open()) co_return;
+      log::Warn("accept failed: " + ec.message());
+      // Out of descriptors and the like: back off instead of spinning.
+      asio::steady_timer pause(loop.io, std::chrono::milliseconds(50));
+      co_await pause.async_wait(kNoThrow);
+      continue;
+    }
+    if (server.connections_.load() >= server.options_.max_connections) {
+      boost::system::error_code ignored;
+      socket.close(ignored);
+      continue;
+    }
+    socket.set_option(tcp::no_delay(true), ec);
+    asio::co_spawn(loop.io, Serve(server, loop, std::move(socket)), asio::detached);
+  }
+}
+
+awaitable<void> Server::Session::Serve(Server& server, Loop& loop, tcp::socket socket) {
+  const ServerOptions& opt = server.options_;
+  ++server.connections_;
+  beast::tcp_stream stream(std::move(socket));
+  beast::flat_buffer buffer;
+  Session self;
+  self.stream = &stream;
+  loop.sessions.insert(&self);
+  struct Cleanup {
+    Server& server;
+    Loop& loop;
+    Session* self;
+    ~Cleanup() {
+      loop.sessions.erase(self);
+      --server.connections_;
+    }
+  } cleanup{server, loop, &self};
+
+  for (;;) {
+    if (server.draining()) break;
+    self.idle = true;
+    bhttp::request_parser<bhttp::empty_body> head;
+    head.header_limit(opt.header_limit);
+    stream.expires_after(opt.idle_timeout);
+    auto [hec, header_bytes] = co_await bhttp::async_read_header(stream, buffer, head, kNoThrow);
+    self.idle = false;
+    auto started = std::chrono::steady_clock::now();
+
+    char id_buf[32];
+    std::snprintf(id_buf, sizeof id_buf, "%x-%llx", loop.index,
+                  static_cast<unsigned long long>(++loop.next_request));
+    std::string request_id = id_buf;
+
+    Response res;
+    bool close_after = false;
+    std::optional<bhttp::request_parser<bhttp::string_body>> parser;
+    std::string path;
+    std::string method = "-";
+    if (hec) {
+      // A peer that closed, a timeout, or a shutdown: nothing to answer.
+      if (hec == bhttp::error::end_of_stream || hec == beast::error::timeout ||
+          hec == asio::error::operation_aborted || hec == asio::error::eof ||
+          hec == asio::error::connection_reset)
+        break;
+      if (hec == bhttp::error::header_limit)
+        res = ErrorResponse(
+            bhttp::status::request_header_fields_too_large, "headers_too_large",
+            "the request header exceeds " + std::to_string(opt.header_limit) + " bytes");
+      else
+        res = ErrorResponse(bhttp::status::bad_request, "malformed_request",
+                            "the request is not valid HTTP/1.1: " + hec.message());
+      close_after = true;
+    } else {
+      parser.emplace(std::move(head));
+      Request& req = parser->get();
+      method = std::string(req.method_string());
+      if (auto rid = req["X-Request-Id"]; UsableRequestId(rid)) request_id = std::string(rid);
+      auto url = boost::urls::parse_origin_form(req.target());
+      if (!url) {
+        res = ErrorResponse(bhttp::status::bad_request, "malformed_target",
+                            "the request target is not a valid path");
+        close_after = true;
+      } else {
+        path = url->path();
+        RequestContext ctx{req, path, *url, {}, request_id};
+        Router::Match match = server.router_.Find(req.method(), path);
+        if (match.kind == Router::Match::kNotFound) {
+          res = ErrorResponse(bhttp::status::not_found, "not_found", "no such path");
+        } else if (match.kind == Router::Match::kMethodNotAllowed) {
+          res = ErrorResponse(bhttp::status::method_not_allowed, "method_not_allowed",
+                              "this path does not answer " + method);
+          res.set(bhttp::field::allow, match.allow);
+        } else {
+          ctx.params = std::move(match.params);
+          const Route& route = *match.route;
+          std::optional<Response> refused;
+          if (auto len = parser->content_length(); len && *len > route.body_limit)
+            refused =
+                ErrorResponse(bhttp::status::payload_too_large, "body_too_large",
+                              "the body exceeds " + std::to_string(route.body_limit) + " bytes");
+          if (!refused && route.early) refused = route.early(ctx);
+          if (refused) {
+            res = std::move(*refused);
+            close_after = !parser->is_done();  // an unread body cannot be skipped safely
+          } else {
+            bool body_ok = true;
+            if (!parser->is_done()) {
+              parser->body_limit(route.body_limit);
+              stream.expires_after(opt.read_timeout);
+              auto [bec, bn] = co_await bhttp::async_read(stream, buffer, *parser, kNoThrow);
+              if (bec == bhttp::error::body_limit) {
+                res = ErrorResponse(
+                    bhttp::status::payload_too_large, "body_too_large",
+                    "the body exceeds " + std::to_string(route.body_limit) + " bytes");
+                close_after = true;
+                body_ok = false;
+              } else if (bec) {
+                if (bec == beast::error::timeout || bec == asio::error::eof ||
+                    bec == bhttp::error::partial_message || bec == asio::error::operation_aborted ||
+                    bec == asio::error::connection_reset)
+                  break;
+                res = ErrorResponse(bhttp::status::bad_request, "malformed_body",
+                                    "the request body is malformed: " + bec.message());
+                close_after = true;
+                body_ok = false;
+              }
+            }
+            if (body_ok) {
+              stream.expires_never();  // the handler's time is the server's, not the client's
+              try {
+                res = co_await route.handler(ctx);
+              } catch (const std::exception& e) {
+                log::Write(log::Level::kError, request_id,
+                           std::string("handler threw: ") + e.what());
+                res = ErrorResponse(Internal("handler threw"));
+              }
+            }
+          }
+        }
+      }
+    }
+
+    const bool head_request = parser && parser->get().method() == bhttp::verb::head;
+    res.version(11);
+    res.keep_alive(!close_after && parser && parser->get().keep_alive() && !server.draining());
+    res.set(bhttp::field::server, "glint");
+    res.set(bhttp::field::date, HttpDate());
+    res.set("X-Request-Id", request_id);
+    if (res.result_int() >= 500)
+      log::Write(log::Level::kError, request_id,
+                 method + " " + path + " answered " + std::to_string(res.result_int()));
+    size_t body_bytes = res.body().size();
+    if (head_request) {
+      // HEAD: the GET answer's headers, Content-Length included, and no body.
+      res.body().clear();
+      res.content_length(body_bytes);
+    }
+    stream.expires_after(opt.write_timeout);
+    auto [wec, wn] = co_await bhttp::async_write(stream, res, kNoThrow);
+    if (opt.access_log) {
+      auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                    std::chrono::steady_clock::now() - started)
+                    .count();
+      char line[96];
+      std::snprintf(line, sizeof line, " %u %zuB %.2fms", res.result_int(), body_bytes,
+                    us / 1000.0);
+      log::Write(log::Level::kInfo, request_id, method + " " + (path.empty() ? "-" : path) + line);
+    }
+    if (wec || !res.keep_alive()) break;
+  }
+  boost::system::error_code ec;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  stream.close();
+}
+
+}  // namespace glint::http

@@ -1,0 +1,143 @@
+// The API handlers driven without a socket (STYLE rule 7): requests in, responses out.
+#include "http/handlers.h"
+
+#include <gtest/gtest.h>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
+#include <boost/json.hpp>
+#include <boost/url/parse.hpp>
+
+#include "http/errors.h"
+#include "tests/testutil/images.h"
+#include "tests/testutil/process.h"
+
+namespace glint::http {
+namespace {
+
+namespace json = boost::json;
+
+class HandlersTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    db_ = std::move(storage::Db::Open(dir_.path() + "/db", {})).value();
+    blobs_ = std::move(storage::BlobStore::Open(dir_.path() + "/blobs", {})).value();
+    core::ServiceOptions opt;
+    opt.signing_key = std::string(32, 'k');
+    opt.admin_token = "admin-token-for-handler-tests";
+    opt.kdf = {1, 8192};
+    service_ = std::move(core::Service::Create(*db_, *blobs_, clock_, opt)).value();
+    api_ = std::make_unique<Api>(*service_, pool_, ApiOptions{"https://img.example", 300, 64 << 10},
+                                 [] { return true; });
+    api_->Register(router_);
+  }
+
+  Response Call(bhttp::verb method, const std::string& target, std::string body = {},
+                std::vector<std::pair<bhttp::field, std::string>> headers = {}) {
+    Request req{method, target, 11};
+    for (auto& [f, v] : headers) req.set(f, v);
+    req.body() = std::move(body);
+    req.prepare_payload();
+    auto url = boost::urls::parse_origin_form(target).value();
+    std::string path = url.path();
+    auto match = router_.Find(method, path);
+    if (match.kind != Router::Match::kFound)
+      return ErrorResponse(bhttp::status::not_found, "not_found", "-");
+    RequestContext ctx{req, path, url, std::move(match.params), "test"};
+    boost::asio::io_context io;
+    auto fut = boost::asio::co_spawn(io, match.route->handler(ctx), boost::asio::use_future);
+    io.run();
+    return fut.get();
+  }
+
+  static json::object Body(const Response& r) { return json::parse(r.body()).as_object(); }
+
+  testutil::TempDir dir_;
+  ManualClock clock_{1'800'000'000};
+  std::unique_ptr<storage::Db> db_;
+  std::unique_ptr<storage::BlobStore> blobs_;
+  std::unique_ptr<core::Service> service_;
+  boost::asio::thread_pool pool_{2};
+  Router router_;
+  std::unique_ptr<Api> api_;
+};
+
+TEST(ErrorsTest, EveryErrorHasTheJsonShapeAndMappedStatus) {
+  Response r = ErrorResponse(NotFound("no such photo", "photo_not_found"));
+  EXPECT_EQ(r.result(), bhttp::status::not_found);
+  EXPECT_EQ(r[bhttp::field::content_type], "application/json");
+  auto o = json::parse(r.body()).as_object();
+  EXPECT_EQ(o["error"].as_object()["code"].as_string(), "photo_not_found");
+  EXPECT_EQ(o["error"].as_object()["message"].as_string(), "no such photo");
+  EXPECT_EQ(HttpStatusFor(Code::kTooLarge), bhttp::status::payload_too_large);
+  EXPECT_EQ(HttpStatusFor(Code::kUnsupportedMedia), bhttp::status::unsupported_media_type);
+  EXPECT_EQ(ErrorResponse(Unauthenticated("x")).count(bhttp::field::www_authenticate), 1u);
+}
+
+TEST(ErrorsTest, InternalDetailsAreNotShownToClients) {
+  Response r = ErrorResponse(IoError("write /secret/path: EIO"));
+  EXPECT_EQ(r.result(), bhttp::status::internal_server_error);
+  EXPECT_EQ(r.body().find("/secret/path"), std::string::npos);
+}
+
+TEST_F(HandlersTest, AccountUploadAndAvatarWithoutASocket) {
+  std::vector<std::pair<bhttp::field, std::string>> admin = {
+      {bhttp::field::authorization, "Bearer admin-token-for-handler-tests"}};
+  Response created = Call(bhttp::verb::post, "/v1/accounts",
+                          R"({"email":"Zed@Example.com","password":"long enough"})", admin);
+  ASSERT_EQ(created.result(), bhttp::status::created) << created.body();
+  auto account = Body(created);
+  EXPECT_EQ(account["email"].as_string(), "zed@example.com");
+  std::string md5(account["hashes"].as_object()["md5"].as_string());
+  EXPECT_EQ(account["avatar_url"].as_string().find("https://img.example/avatar/"), 0u);
+
+  Response login = Call(bhttp::verb::post, "/v1/sessions",
+                        R"({"email":"zed@example.com","password":"long enough"})");
+  ASSERT_EQ(login.result(), bhttp::status::created);
+  std::string token(Body(login)["token"].as_string());
+  std::vector<std::pair<bhttp::field, std::string>> auth = {
+      {bhttp::field::authorization, "Bearer " + token}};
+
+  std::string png = testutil::MakePng(12, 10);
+  Response photo = Call(bhttp::verb::post, "/v1/photos", png, auth);
+  ASSERT_EQ(photo.result(), bhttp::status::created) << photo.body();
+  EXPECT_EQ(Body(photo)["selected"].as_bool(), true);
+
+  Response avatar = Call(bhttp::verb::get, "/avatar/" + md5 + "?s=64");
+  ASSERT_EQ(avatar.result(), bhttp::status::ok);
+  EXPECT_EQ(avatar.body(), png);
+  EXPECT_EQ(avatar[bhttp::field::content_type], "image/png");
+  EXPECT_EQ(avatar[bhttp::field::cache_control], "public, max-age=300");
+  std::string etag(avatar[bhttp::field::etag]);
+  Response again =
+      Call(bhttp::verb::get, "/avatar/" + md5, {}, {{bhttp::field::if_none_match, "W/" + etag}});
+  EXPECT_EQ(again.result(), bhttp::status::not_modified);
+}
+
+TEST_F(HandlersTest, UploadUrlIsCheckedBeforeTheBodyIsRead) {
+  auto match = router_.Find(bhttp::verb::put, "/v1/uploads/00112233445566778899aabbccddeeff");
+  ASSERT_EQ(match.kind, Router::Match::kFound);
+  ASSERT_TRUE(match.route->early);
+  Request req{bhttp::verb::put,
+              "/v1/uploads/00112233445566778899aabbccddeeff?uid=1&expires=1900000000&max=10&sig=00",
+              11};
+  auto url = boost::urls::parse_origin_form(req.target()).value();
+  RequestContext ctx{req, "/v1/uploads/00112233445566778899aabbccddeeff", url,
+                     std::move(match.params), "t"};
+  auto refused = match.route->early(ctx);
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_EQ(refused->result(), bhttp::status::forbidden);
+  EXPECT_NE(refused->body().find("bad_signature"), std::string::npos);
+}
+
+TEST_F(HandlersTest, BadInputIsA4xxNamingTheField) {
+  Response r = Call(bhttp::verb::post, "/v1/sessions", R"({"email": 5})");
+  EXPECT_EQ(r.result(), bhttp::status::bad_request);
+  EXPECT_NE(r.body().find("'email' must be a string"), std::string::npos);
+  Response list = Call(bhttp::verb::get, "/v1/photos?limit=abc", {},
+                       {{bhttp::field::authorization, "Bearer admin-token-for-handler-tests"}});
+  EXPECT_EQ(list.result(), bhttp::status::bad_request);
+}
+
+}  // namespace
+}  // namespace glint::http
