@@ -1,0 +1,354 @@
+// End to end: the real `glint` binary on a free port with a temporary data directory,
+// driven over real HTTP through the whole Gravatar flow, its refusals, and restarts.
+#include <openssl/evp.h>
+
+#include <signal.h>
+
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <boost/json.hpp>
+
+#include "tests/testutil/http_client.h"
+#include "tests/testutil/images.h"
+#include "tests/testutil/process.h"
+
+namespace glint {
+namespace {
+
+using testutil::GlintServer;
+using testutil::Headers;
+using testutil::HttpClient;
+using testutil::HttpResponse;
+using testutil::TempDir;
+namespace json = boost::json;
+
+std::string HexDigest(const EVP_MD* md, const std::string& s) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(s.data(), s.size(), out, &len, md, nullptr);
+  static const char* kHex = "0123456789abcdef";
+  std::string hex;
+  for (unsigned i = 0; i < len; ++i) {
+    hex += kHex[out[i] >> 4];
+    hex += kHex[out[i] & 15];
+  }
+  return hex;
+}
+
+json::object Json(const HttpResponse& r) {
+  boost::system::error_code ec;
+  json::value v = json::parse(r.body, ec);
+  if (ec || !v.is_object()) {
+    ADD_FAILURE() << "not a JSON object: " << r.body;
+    return {};
+  }
+  return v.as_object();
+}
+
+std::string ErrorCode(const HttpResponse& r) {
+  json::object o = Json(r);
+  if (!o.contains("error")) return "(no error object: " + r.body + ")";
+  return std::string(o["error"].as_object()["code"].as_string());
+}
+
+std::string Str(const json::object& o, const char* key) {
+  auto* v = o.if_contains(key);
+  return v && v->is_string() ? std::string(v->as_string()) : std::string();
+}
+
+Headers Bearer(const std::string& token) { return {{"Authorization", "Bearer " + token}}; }
+
+// The path and query of an absolute URL returned by the server.
+std::string PathOf(const std::string& url) {
+  size_t scheme = url.find("://");
+  size_t slash = url.find('/', scheme == std::string::npos ? 0 : scheme + 3);
+  return slash == std::string::npos ? "/" : url.substr(slash);
+}
+
+class GlintFlowTest : public ::testing::Test {
+ protected:
+  void Start(const std::vector<std::string>& extra = {}) {
+    server_ = std::make_unique<GlintServer>(dir_.path() + "/var", extra);
+    ASSERT_NE(server_->port(), 0);
+    client_ = std::make_unique<HttpClient>(server_->port());
+  }
+  void Restart(const std::vector<std::string>& extra = {}) {
+    client_.reset();
+    ASSERT_EQ(server_->Stop(), 0) << server_->log();
+    EXPECT_NE(server_->log().find("stopped cleanly"), std::string::npos) << server_->log();
+    Start(extra);
+  }
+
+  // Creates an account through the admin token and logs in; returns the bearer token.
+  std::string CreateUserAndLogin(const std::string& email,
+                                 const std::string& password = "correct horse battery") {
+    HttpResponse created =
+        client_->Request("POST", "/v1/accounts",
+                         json::serialize(json::object{{"email", email}, {"password", password}}),
+                         Bearer(server_->admin_token()));
+    EXPECT_EQ(created.status, 201) << created.body;
+    HttpResponse login =
+        client_->Request("POST", "/v1/sessions",
+                         json::serialize(json::object{{"email", email}, {"password", password}}));
+    EXPECT_EQ(login.status, 201) << login.body;
+    return Str(Json(login), "token");
+  }
+
+  // Prepares an upload URL; returns (upload_id, path+query of the URL).
+  std::pair<std::string, std::string> Prepare(const std::string& token,
+                                              const std::string& body = "") {
+    HttpResponse r = client_->Request("POST", "/v1/uploads", body, Bearer(token));
+    EXPECT_EQ(r.status, 201) << r.body;
+    json::object o = Json(r);
+    return {Str(o, "upload_id"), PathOf(Str(o, "upload_url"))};
+  }
+
+  // The whole pre-signed flow; returns the registered photo's JSON.
+  json::object UploadAndRegister(const std::string& token, const std::string& image) {
+    auto [id, url] = Prepare(token);
+    HttpResponse put = client_->Request("PUT", url, image, {{"Content-Type", "image/jpeg"}});
+    EXPECT_EQ(put.status, 201) << put.body;
+    HttpResponse reg = client_->Request(
+        "POST", "/v1/photos", json::serialize(json::object{{"upload_id", id}}), Bearer(token));
+    EXPECT_EQ(reg.status, 201) << reg.body;
+    return Json(reg);
+  }
+
+  TempDir dir_;
+  std::unique_ptr<GlintServer> server_;
+  std::unique_ptr<HttpClient> client_;
+};
+
+TEST_F(GlintFlowTest, HealthAndReadiness) {
+  Start();
+  EXPECT_EQ(client_->Get("/healthz").status, 200);
+  HttpResponse ready = client_->Get("/readyz");
+  EXPECT_EQ(ready.status, 200);
+  EXPECT_EQ(Str(Json(ready), "status"), "ready");
+}
+
+TEST_F(GlintFlowTest, GravatarFlowServesTheActivePhotoByEitherHash) {
+  Start();
+  std::string token = CreateUserAndLogin(" Alice@Example.COM ");
+  const std::string md5 = HexDigest(EVP_md5(), "alice@example.com");
+  const std::string sha = HexDigest(EVP_sha256(), "alice@example.com");
+
+  // Before any photo: the hash is known but there is nothing to show.
+  EXPECT_EQ(client_->Get("/avatar/" + md5).status, 404);
+
+  std::string jpeg = testutil::MakeJpeg(96, 80);
+  json::object photo = UploadAndRegister(token, jpeg);
+  EXPECT_EQ(photo["width"].as_int64(), 96);
+  EXPECT_EQ(photo["height"].as_int64(), 80);
+  EXPECT_EQ(Str(photo, "format"), "jpeg");
+  EXPECT_TRUE(photo["selected"].as_bool()) << "the first photo becomes the avatar";
+
+  HttpResponse a = client_->Get("/avatar/" + md5 + "?s=80");
+  ASSERT_EQ(a.status, 200) << a.body;
+  EXPECT_EQ(a.body, jpeg);
+  EXPECT_EQ(a.Header("content-type"), "image/jpeg");
+  EXPECT_FALSE(a.Header("etag").empty());
+  EXPECT_NE(a.Header("cache-control").find("max-age="), std::string::npos);
+
+  std::string upper = sha;
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  EXPECT_EQ(client_->Get("/avatar/" + upper + ".jpg?size=200&d=404").body, jpeg);
+  EXPECT_EQ(client_->Get("/" + md5 + ".png").body, jpeg) << "bare Gravatar path";
+
+  HttpResponse head = client_->Request("HEAD", "/avatar/" + md5);
+  EXPECT_EQ(head.status, 200);
+  EXPECT_TRUE(head.body.empty());
+  EXPECT_EQ(head.Header("content-length"), std::to_string(jpeg.size()));
+
+  HttpResponse cached = client_->Get("/avatar/" + md5, {{"If-None-Match", a.Header("etag")}});
+  EXPECT_EQ(cached.status, 304);
+  EXPECT_TRUE(cached.body.empty());
+
+  // The email is never exposed by the public path.
+  EXPECT_EQ(a.body.find("alice@"), std::string::npos);
+
+  // A second photo, then switching the active one.
+  std::string png = testutil::MakePng(40, 30, true);
+  HttpResponse direct =
+      client_->Request("POST", "/v1/photos", png,
+                       {{"Authorization", "Bearer " + token}, {"Content-Type", "image/png"}});
+  ASSERT_EQ(direct.status, 201) << direct.body;
+  json::object second = Json(direct);
+  EXPECT_FALSE(second["selected"].as_bool());
+  HttpResponse list = client_->Get("/v1/photos", Bearer(token));
+  ASSERT_EQ(list.status, 200);
+  EXPECT_EQ(Json(list)["photos"].as_array().size(), 2u);
+
+  HttpResponse set = client_->Request(
+      "PUT", "/v1/me/avatar", json::serialize(json::object{{"photo_id", Str(second, "image_id")}}),
+      Bearer(token));
+  ASSERT_EQ(set.status, 200) << set.body;
+  HttpResponse now = client_->Get("/avatar/" + md5);
+  EXPECT_EQ(now.body, png);
+  EXPECT_EQ(now.Header("content-type"), "image/png");
+  EXPECT_NE(now.Header("etag"), a.Header("etag"));
+
+  // The owner reads the original through /raw/.
+  HttpResponse raw = client_->Get(PathOf(Str(second, "image_url")), Bearer(token));
+  EXPECT_EQ(raw.status, 200);
+  EXPECT_EQ(raw.body, png);
+}
+
+TEST_F(GlintFlowTest, RefusalsAreSpecificJsonErrors) {
+  Start();
+  std::string alice = CreateUserAndLogin("alice@example.com");
+  std::string bob = CreateUserAndLogin("bob@example.com");
+  json::object alice_photo = UploadAndRegister(alice, testutil::MakeJpeg(32, 32));
+
+  // Wrong owner: bob cannot activate or read alice's photo.
+  HttpResponse steal = client_->Request(
+      "PUT", "/v1/me/avatar",
+      json::serialize(json::object{{"photo_id", Str(alice_photo, "image_id")}}), Bearer(bob));
+  EXPECT_EQ(steal.status, 404);
+  EXPECT_EQ(ErrorCode(steal), "photo_not_found");
+  EXPECT_EQ(client_->Get("/avatar/" + HexDigest(EVP_md5(), "bob@example.com")).status, 404)
+      << "bob still has no avatar";
+  std::string raw_path = PathOf(Str(alice_photo, "image_url"));
+  HttpResponse other = client_->Get(raw_path, Bearer(bob));
+  EXPECT_EQ(other.status, 403);
+  EXPECT_EQ(ErrorCode(other), "not_your_blob");
+  EXPECT_EQ(client_->Get(raw_path).status, 401);
+  EXPECT_EQ(client_->Get(raw_path, Bearer(server_->admin_token())).status, 200) << "admins may";
+
+  // Bad signature, tampered limit, expired URL.
+  auto [id, url] = Prepare(alice);
+  std::string jpeg = testutil::MakeJpeg(16, 16);
+  std::string forged = url.substr(0, url.size() - 1) + (url.back() == '0' ? "1" : "0");
+  HttpResponse bad = client_->Request("PUT", forged, jpeg);
+  EXPECT_EQ(bad.status, 403);
+  EXPECT_EQ(ErrorCode(bad), "bad_signature");
+  std::string raised = url;
+  raised.replace(raised.find("&max=") + 5, 1, "9");
+  EXPECT_EQ(ErrorCode(client_->Request("PUT", raised, jpeg)), "bad_signature");
+
+  auto [short_id, short_url] = Prepare(alice, R"({"expires_in": 1})");
+  std::this_thread::sleep_for(std::chrono::milliseconds(2100));
+  HttpResponse expired = client_->Request("PUT", short_url, jpeg);
+  EXPECT_EQ(expired.status, 403);
+  EXPECT_EQ(ErrorCode(expired), "upload_expired");
+
+  // Not an image, then an upload over the URL's limit.
+  HttpResponse text = client_->Request("PUT", url, "just some text, not a picture");
+  EXPECT_EQ(text.status, 415);
+  EXPECT_EQ(ErrorCode(text), "not_an_image");
+  auto [small_id, small_url] = Prepare(alice, R"({"max_bytes": 100})");
+  HttpResponse big = client_->Request("PUT", small_url, testutil::MakeJpeg(64, 64));
+  EXPECT_EQ(big.status, 413);
+  EXPECT_EQ(ErrorCode(big), "upload_too_large");
+
+  // The refused PUTs registered nothing.
+  HttpResponse reg = client_->Request(
+      "POST", "/v1/photos", json::serialize(json::object{{"upload_id", id}}), Bearer(alice));
+  EXPECT_EQ(reg.status, 404);
+  EXPECT_EQ(ErrorCode(reg), "upload_not_found");
+  EXPECT_EQ(Json(client_->Get("/v1/photos", Bearer(alice)))["photos"].as_array().size(), 1u);
+
+  // Bob cannot register alice's upload.
+  ASSERT_EQ(client_->Request("PUT", url, jpeg).status, 201);
+  HttpResponse theirs = client_->Request(
+      "POST", "/v1/photos", json::serialize(json::object{{"upload_id", id}}), Bearer(bob));
+  EXPECT_EQ(theirs.status, 403);
+  EXPECT_EQ(ErrorCode(theirs), "not_your_upload");
+  EXPECT_EQ(ErrorCode(client_->Request("PUT", url, jpeg)), "upload_already_received");
+
+  // Accounts and sessions.
+  HttpResponse closed = client_->Request("POST", "/v1/accounts",
+                                         R"({"email":"eve@example.com","password":"12345678"})");
+  EXPECT_EQ(closed.status, 403);
+  EXPECT_EQ(ErrorCode(closed), "registration_closed");
+  HttpResponse dup = client_->Request("POST", "/v1/accounts",
+                                      R"({"email":"ALICE@example.com","password":"12345678"})",
+                                      Bearer(server_->admin_token()));
+  EXPECT_EQ(dup.status, 409);
+  EXPECT_EQ(ErrorCode(dup), "email_taken");
+  HttpResponse wrong = client_->Request("POST", "/v1/sessions",
+                                        R"({"email":"alice@example.com","password":"nope-nope"})");
+  EXPECT_EQ(wrong.status, 401);
+  EXPECT_EQ(ErrorCode(wrong), "invalid_credentials");
+  EXPECT_EQ(client_->Get("/v1/me", Bearer("glt_" + std::string(64, 'a'))).status, 401);
+  EXPECT_EQ(client_->Get("/v1/me").status, 401);
+
+  // Malformed input, unknown things, wrong methods.
+  HttpResponse malformed = client_->Request("POST", "/v1/sessions", "{not json");
+  EXPECT_EQ(malformed.status, 400);
+  EXPECT_EQ(ErrorCode(malformed), "invalid_json");
+  EXPECT_EQ(ErrorCode(client_->Get("/avatar/not-a-hash")), "invalid_hash");
+  EXPECT_EQ(ErrorCode(client_->Get("/avatar/" + std::string(32, '0'))), "unknown_hash");
+  EXPECT_EQ(client_->Get("/no/such/path").status, 404);
+  HttpResponse method = client_->Request("DELETE", "/healthz");
+  EXPECT_EQ(method.status, 405);
+  EXPECT_EQ(method.Header("allow"), "GET, HEAD");
+  HttpResponse body_on_get = client_->Request("GET", "/healthz", "unexpected body");
+  EXPECT_EQ(body_on_get.status, 413);
+}
+
+TEST_F(GlintFlowTest, OversizeBodyIsRefusedBeforeItIsRead) {
+  Start({"--max-upload-bytes", "65536"});
+  std::string token = CreateUserAndLogin("carol@example.com");
+  HttpResponse r =
+      client_->Request("POST", "/v1/photos", std::string(200000, 'x'),
+                       {{"Authorization", "Bearer " + token}, {"Content-Type", "image/jpeg"}});
+  EXPECT_EQ(r.status, 413);
+  EXPECT_EQ(ErrorCode(r), "body_too_large");
+  EXPECT_FALSE(r.keep_alive) << "an unread body closes the connection";
+}
+
+TEST_F(GlintFlowTest, EverythingSurvivesARestart) {
+  Start();
+  std::string token = CreateUserAndLogin("dave@example.com");
+  std::string jpeg = testutil::MakeJpeg(50, 50);
+  UploadAndRegister(token, jpeg);
+  const std::string md5 = HexDigest(EVP_md5(), "dave@example.com");
+  ASSERT_EQ(client_->Get("/avatar/" + md5).body, jpeg);
+
+  Restart();
+  EXPECT_EQ(client_->Get("/avatar/" + md5).body, jpeg);
+  HttpResponse me = client_->Get("/v1/me", Bearer(token));
+  EXPECT_EQ(me.status, 200) << "sessions survive a restart";
+  EXPECT_EQ(Str(Json(me), "email"), "dave@example.com");
+  json::object second = UploadAndRegister(token, testutil::MakeJpeg(20, 20));
+  EXPECT_EQ(Json(client_->Get("/v1/photos", Bearer(token)))["photos"].as_array().size(), 2u);
+}
+
+TEST_F(GlintFlowTest, KeepAliveAndPipelinedRequestsAreAnsweredInOrder) {
+  Start();
+  std::string two =
+      "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /nope HTTP/1.1\r\nHost: x\r\nConnection: "
+      "close\r\n\r\n";
+  std::string out = testutil::RawExchange(server_->port(), two);
+  size_t first = out.find("HTTP/1.1 200");
+  size_t second = out.find("HTTP/1.1 404");
+  ASSERT_NE(first, std::string::npos) << out;
+  ASSERT_NE(second, std::string::npos) << out;
+  EXPECT_LT(first, second);
+}
+
+TEST_F(GlintFlowTest, MalformedRequestsGet4xxAndTheServerStaysUp) {
+  Start();
+  std::string garbage = testutil::RawExchange(server_->port(), "THIS IS NOT HTTP\r\n\r\n");
+  EXPECT_NE(garbage.find("HTTP/1.1 400"), std::string::npos) << garbage;
+  std::string huge =
+      "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(40000, 'a') + "\r\n\r\n";
+  std::string big = testutil::RawExchange(server_->port(), huge);
+  EXPECT_NE(big.find("HTTP/1.1 431"), std::string::npos) << big.substr(0, 200);
+  EXPECT_EQ(client_->Get("/healthz").status, 200);
+}
+
+TEST_F(GlintFlowTest, SigtermDrainsAndExitsCleanly) {
+  Start();
+  // An idle keep-alive connection must not hold the shutdown up.
+  EXPECT_EQ(client_->Get("/healthz").status, 200);
+  auto started = std::chrono::steady_clock::now();
+  EXPECT_EQ(server_->Stop(), 0) << server_->log();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(8));
+  EXPECT_NE(server_->log().find("stopped cleanly"), std::string::npos) << server_->log();
+}
+
+}  // namespace
+}  // namespace glint

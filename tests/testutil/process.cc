@@ -1,0 +1,117 @@
+#include "tests/testutil/process.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <stdexcept>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+namespace glint::testutil {
+
+TempDir::TempDir() {
+  const char* base = std::getenv("TMPDIR");
+  std::string pattern = std::string(base && *base ? base : "/tmp") + "/glint-test-XXXXXX";
+  if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
+  path_ = pattern;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+std::string ReadFileOrEmpty(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+ChildProcess::ChildProcess(const std::vector<std::string>& argv, const std::string& log_path) {
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_ = ::fork();
+  if (pid_ < 0) throw std::runtime_error("fork failed");
+  if (pid_ == 0) {
+    int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (fd >= 0) {
+      ::dup2(fd, 1);
+      ::dup2(fd, 2);
+    }
+    ::execv(args[0], args.data());
+    ::_exit(127);
+  }
+}
+
+ChildProcess::~ChildProcess() {
+  if (Running()) Stop(SIGKILL, std::chrono::seconds(10));
+}
+
+bool ChildProcess::Running() {
+  if (pid_ <= 0 || status_ != -1) return false;
+  int st = 0;
+  pid_t r = ::waitpid(pid_, &st, WNOHANG);
+  if (r == pid_) {
+    status_ = st;
+    return false;
+  }
+  return true;
+}
+
+int ChildProcess::Stop(int sig, std::chrono::milliseconds timeout) {
+  if (Running()) ::kill(pid_, sig);
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (Running() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  if (Running()) {
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, &status_, 0);
+    return -1;
+  }
+  if (WIFEXITED(status_)) return WEXITSTATUS(status_);
+  if (WIFSIGNALED(status_)) return 128 + WTERMSIG(status_);
+  return -1;
+}
+
+std::string GlintBinary() {
+  const char* env = std::getenv("GLINT_BINARY");
+  return env && *env ? env : "./glint";
+}
+
+GlintServer::GlintServer(const std::string& data_dir, const std::vector<std::string>& extra)
+    : data_dir_(data_dir), log_path_(data_dir + ".log") {
+  std::vector<std::string> argv = {GlintBinary(),        "serve",  "--listen",       "127.0.0.1:0",
+                                   "--data-dir",         data_dir, "--threads",      "2",
+                                   "--kdf-memlimit-kib", "8",      "--kdf-opslimit", "1"};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  std::remove(log_path_.c_str());
+  process_ = std::make_unique<ChildProcess>(argv, log_path_);
+  static const std::regex kListening(R"(listening on http://127\.0\.0\.1:(\d+))");
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::smatch m;
+    std::string text = log();
+    if (std::regex_search(text, m, kListening)) {
+      port_ = static_cast<uint16_t>(std::stoi(m[1]));
+      return;
+    }
+    if (!process_->Running()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ADD_FAILURE() << "glint did not start; its log:\n" << log();
+}
+
+std::string GlintServer::admin_token() const {
+  std::string t = ReadFileOrEmpty(data_dir_ + "/admin.token");
+  while (!t.empty() && (t.back() == '\n' || t.back() == '\r')) t.pop_back();
+  return t;
+}
+
+}  // namespace glint::testutil

@@ -1,0 +1,74 @@
+// Test helpers for driving real processes: temporary directories, a child process with its
+// output captured to a file, and the glint server started from the built binary.
+// Not thread-safe; one test thread owns each object.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace glint::testutil {
+
+// A fresh directory under $TMPDIR (or /tmp); removed with its contents on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+std::string ReadFileOrEmpty(const std::string& path);
+
+// A child process; stdout and stderr go to `log_path`. Killed (SIGKILL) on destruction if
+// still running.
+class ChildProcess {
+ public:
+  ChildProcess(const std::vector<std::string>& argv, const std::string& log_path);
+  ~ChildProcess();
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+
+  pid_t pid() const { return pid_; }
+  bool Running();
+  // Sends `sig` and waits up to `timeout`; returns the exit code, 128+signal when killed by
+  // one, or -1 when it did not exit in time (then it is SIGKILLed).
+  int Stop(int sig, std::chrono::milliseconds timeout);
+
+ private:
+  pid_t pid_ = -1;
+  int status_ = -1;
+};
+
+// The glint binary under test: $GLINT_BINARY (set by CTest), else ./glint.
+std::string GlintBinary();
+
+// A running `glint serve` on 127.0.0.1 with a free port and `data_dir`, fast password
+// hashing, and `extra` flags. The constructor waits until it listens (fails the test
+// otherwise).
+class GlintServer {
+ public:
+  GlintServer(const std::string& data_dir, const std::vector<std::string>& extra = {});
+  uint16_t port() const { return port_; }
+  std::string log() const { return ReadFileOrEmpty(log_path_); }
+  std::string admin_token() const;
+  // Graceful stop (SIGTERM); returns the exit code.
+  int Stop() { return process_->Stop(15, std::chrono::seconds(30)); }
+  bool Running() { return process_->Running(); }
+
+ private:
+  std::string data_dir_;
+  std::string log_path_;
+  uint16_t port_ = 0;
+  std::unique_ptr<ChildProcess> process_;
+};
+
+}  // namespace glint::testutil

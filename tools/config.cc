@@ -1,0 +1,367 @@
+#include "tools/config.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <charconv>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <sstream>
+
+#include <sodium.h>
+#include <toml++/toml.h>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/json.hpp>
+
+#include "base/hex.h"
+#include "base/log.h"
+#include "storage/blob_store.h"
+#include "storage/db.h"
+
+namespace glint::tools {
+namespace {
+
+using Setter = std::function<Status(Config&, const std::string&)>;
+
+struct Option {
+  OptionSpec spec;
+  Setter set;
+};
+
+Result<uint64_t> ParseUnsigned(const std::string& key, const std::string& v, uint64_t min,
+                               uint64_t max) {
+  uint64_t n = 0;
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+  if (ec != std::errc() || p != v.data() + v.size() || n < min || n > max)
+    return InvalidArgument(key + " must be an integer from " + std::to_string(min) + " to " +
+                           std::to_string(max) + ", not '" + v + "'");
+  return n;
+}
+
+Result<bool> ParseBool(const std::string& key, const std::string& v) {
+  if (v == "true" || v == "1" || v == "on" || v == "yes") return true;
+  if (v == "false" || v == "0" || v == "off" || v == "no") return false;
+  return InvalidArgument(key + " must be true or false, not '" + v + "'");
+}
+
+Option U(std::string key, std::string help, std::string def, uint64_t min, uint64_t max,
+         std::function<void(Config&, uint64_t)> apply) {
+  return {{key, std::move(help), std::move(def)},
+          [key, min, max, apply](Config& c, const std::string& v) -> Status {
+            GLINT_ASSIGN_OR_RETURN(uint64_t n, ParseUnsigned(key, v, min, max));
+            apply(c, n);
+            return Status::Ok();
+          }};
+}
+
+Option B(std::string key, std::string help, std::string def,
+         std::function<void(Config&, bool)> apply) {
+  return {{key, std::move(help), std::move(def)},
+          [key, apply](Config& c, const std::string& v) -> Status {
+            GLINT_ASSIGN_OR_RETURN(bool b, ParseBool(key, v));
+            apply(c, b);
+            return Status::Ok();
+          }};
+}
+
+Option S(std::string key, std::string help, std::string def,
+         std::function<Status(Config&, const std::string&)> apply) {
+  return {{std::move(key), std::move(help), std::move(def)}, std::move(apply)};
+}
+
+const std::vector<Option>& AllOptions() {
+  static const std::vector<Option> options = {
+      S("listen", "address:port to serve HTTP on (port 0 picks a free one)", "127.0.0.1:8080",
+        [](Config& c, const std::string& v) -> Status {
+          size_t colon = v.rfind(':');
+          if (colon == std::string::npos)
+            return InvalidArgument("listen must be address:port, not '" + v + "'");
+          GLINT_ASSIGN_OR_RETURN(uint64_t port,
+                                 ParseUnsigned("listen port", v.substr(colon + 1), 0, 65535));
+          std::string host = v.substr(0, colon);
+          if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+            host = host.substr(1, host.size() - 2);
+          c.server.address = host;
+          c.server.port = static_cast<uint16_t>(port);
+          return Status::Ok();
+        }),
+      S("data_dir", "where the database and blob segments live", "./var",
+        [](Config& c, const std::string& v) -> Status {
+          if (v.empty()) return InvalidArgument("data_dir must not be empty");
+          c.data_dir = v;
+          return Status::Ok();
+        }),
+      U("threads", "event loops (0 = one per core)", "0", 0, 1024,
+        [](Config& c, uint64_t n) { c.server.threads = static_cast<unsigned>(n); }),
+      U("blocking_threads", "threads for disk writes and password hashing", "4", 1, 256,
+        [](Config& c, uint64_t n) { c.blocking_threads = static_cast<unsigned>(n); }),
+      B("open_registration", "anyone may create an account (else only the admin token)", "false",
+        [](Config& c, bool b) { c.service.open_registration = b; }),
+      S("admin_token",
+        "bearer token with admin rights (empty: made once into <data_dir>/admin.token)", "",
+        [](Config& c, const std::string& v) -> Status {
+          if (!v.empty() && v.size() < 16)
+            return InvalidArgument("admin_token must be at least 16 characters");
+          c.service.admin_token = v;
+          return Status::Ok();
+        }),
+      S("public_url", "external base URL for links (empty: http://<Host header>)", "",
+        [](Config& c, const std::string& v) -> Status {
+          std::string url = v;
+          while (!url.empty() && url.back() == '/') url.pop_back();
+          if (!url.empty() && !url.starts_with("http://") && !url.starts_with("https://"))
+            return InvalidArgument("public_url must start with http:// or https://");
+          c.api.public_url = url;
+          return Status::Ok();
+        }),
+      U("max_upload_bytes", "largest accepted upload", "52428800", 1024, 1ull << 32,
+        [](Config& c, uint64_t n) { c.service.max_upload_bytes = n; }),
+      U("upload_url_ttl", "seconds a prepared upload URL stays valid by default", "900", 1,
+        7 * 24 * 3600,
+        [](Config& c, uint64_t n) { c.service.upload_url_ttl_seconds = static_cast<int64_t>(n); }),
+      U("session_ttl", "seconds a login token stays valid", "2592000", 60, 365ull * 24 * 3600,
+        [](Config& c, uint64_t n) { c.service.session_ttl_seconds = static_cast<int64_t>(n); }),
+      U("max_image_pixels", "largest accepted image (width x height), checked from its header",
+        "100000000", 1, 1ull << 32,
+        [](Config& c, uint64_t n) { c.service.image_limits.max_pixels = n; }),
+      U("avatar_max_age", "Cache-Control max-age of avatar responses, seconds", "300", 0, 31536000,
+        [](Config& c, uint64_t n) { c.api.avatar_max_age_seconds = static_cast<int>(n); }),
+      U("header_limit", "largest request header, bytes", "16384", 1024, 1 << 20,
+        [](Config& c, uint64_t n) { c.server.header_limit = static_cast<uint32_t>(n); }),
+      U("idle_timeout", "seconds to wait for a request header on an open connection", "60", 1, 3600,
+        [](Config& c, uint64_t n) { c.server.idle_timeout = std::chrono::seconds(n); }),
+      U("read_timeout", "seconds to read one request body", "300", 1, 3600,
+        [](Config& c, uint64_t n) { c.server.read_timeout = std::chrono::seconds(n); }),
+      U("write_timeout", "seconds to write one response", "60", 1, 3600,
+        [](Config& c, uint64_t n) { c.server.write_timeout = std::chrono::seconds(n); }),
+      U("shutdown_grace", "seconds in-flight requests get to finish on SIGTERM", "10", 0, 3600,
+        [](Config& c, uint64_t n) { c.server.shutdown_grace = std::chrono::seconds(n); }),
+      U("max_connections", "open connections at most; more are refused", "10000", 1, 1000000,
+        [](Config& c, uint64_t n) { c.server.max_connections = n; }),
+      B("access_log", "log one line per request", "true",
+        [](Config& c, bool b) { c.server.access_log = b; }),
+      S("log_level", "debug, info, warn or error", "info",
+        [](Config& c, const std::string& v) -> Status {
+          log::Level level;
+          if (!log::ParseLevel(v, &level))
+            return InvalidArgument("log_level must be debug, info, warn or error");
+          c.log_level = v;
+          return Status::Ok();
+        }),
+      U("kdf_memlimit_kib",
+        "Argon2id memory per password hash, KiB (0 = libsodium interactive, 64 MiB)", "0", 0,
+        4 << 20, [](Config& c, uint64_t n) { c.kdf_memlimit_kib = n; }),
+      U("kdf_opslimit", "Argon2id passes (0 = libsodium interactive, 2)", "0", 0, 64,
+        [](Config& c, uint64_t n) { c.kdf_opslimit = n; }),
+  };
+  return options;
+}
+
+std::string EnvName(const std::string& key) {
+  std::string out = "GLINT_";
+  for (char ch : key) out += static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  return out;
+}
+
+Status Apply(Config& c, const std::string& key, const std::string& value,
+             const std::string& layer) {
+  for (const Option& o : AllOptions()) {
+    if (o.spec.key != key) continue;
+    Status s = o.set(c, value);
+    if (!s.ok()) return InvalidArgument(layer + ": " + s.message());
+    return Status::Ok();
+  }
+  return InvalidArgument(layer + ": unknown option '" + key + "'");
+}
+
+Status ApplyToml(Config& c, const std::string& path) {
+  toml::table table;
+  try {
+    table = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream msg;
+    msg << "config file " << path << ": " << e.description() << " at line "
+        << e.source().begin.line;
+    return InvalidArgument(msg.str());
+  }
+  for (auto&& [k, node] : table) {
+    std::string key(k.str()), value;
+    if (auto s = node.value<std::string>())
+      value = *s;
+    else if (auto b = node.value<bool>(); b && node.is_boolean())
+      value = *b ? "true" : "false";
+    else if (auto i = node.value<int64_t>(); i && node.is_integer())
+      value = std::to_string(*i);
+    else
+      return InvalidArgument("config file " + path + ": '" + key +
+                             "' must be a string, integer or boolean");
+    GLINT_RETURN_IF_ERROR(Apply(c, key, value, "config file " + path));
+  }
+  return Status::Ok();
+}
+
+// Reads `path`, or makes it with `make()` (mode 0600, fsynced) when it does not exist.
+Result<std::string> ReadOrCreateSecret(const std::string& path,
+                                       const std::function<std::string()>& make) {
+  std::ifstream in(path, std::ios::binary);
+  if (in) {
+    std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+    if (s.empty()) return Corruption(path + " is empty; delete it to make a new one");
+    return s;
+  }
+  std::string value = make();
+  std::string tmp = path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return ErrnoStatus("create " + tmp, errno);
+  std::string line = value + "\n";
+  bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) &&
+            ::fsync(fd) == 0;
+  int err = errno;
+  ::close(fd);
+  if (!ok) return ErrnoStatus("write " + tmp, err);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) return ErrnoStatus("rename " + tmp, errno);
+  return value;
+}
+
+std::string RandomHex(size_t bytes) {
+  std::string raw(bytes, '\0');
+  randombytes_buf(raw.data(), raw.size());
+  return HexEncode(raw);
+}
+
+// The stores and the service over them, opened from a config.
+struct Stack {
+  std::unique_ptr<storage::Db> db;
+  std::unique_ptr<storage::BlobStore> blobs;
+  SystemClock clock;
+  std::unique_ptr<core::Service> service;
+};
+
+Result<std::unique_ptr<Stack>> OpenStack(Config& config) {
+  if (sodium_init() < 0) return Internal("libsodium failed to initialise");
+  std::error_code ec;
+  std::filesystem::create_directories(config.data_dir, ec);
+  if (ec) return IoError("cannot create data_dir " + config.data_dir + ": " + ec.message());
+  if (config.service.admin_token.empty()) {
+    GLINT_ASSIGN_OR_RETURN(config.service.admin_token,
+                           ReadOrCreateSecret(config.data_dir + "/admin.token",
+                                              [] { return "gla_" + RandomHex(24); }));
+  }
+  GLINT_ASSIGN_OR_RETURN(std::string key_hex, ReadOrCreateSecret(config.data_dir + "/signing.key",
+                                                                 [] { return RandomHex(32); }));
+  auto key = HexDecode(key_hex);
+  if (!key || key->size() < 32)
+    return Corruption(config.data_dir + "/signing.key is not 64 hex characters");
+  config.service.signing_key = *key;
+  if (config.kdf_memlimit_kib) config.service.kdf.memlimit = config.kdf_memlimit_kib << 10;
+  if (config.kdf_opslimit) config.service.kdf.opslimit = config.kdf_opslimit;
+
+  auto stack = std::make_unique<Stack>();
+  GLINT_ASSIGN_OR_RETURN(stack->db,
+                         storage::Db::Open(config.data_dir + "/db", storage::DbOptions{}));
+  GLINT_ASSIGN_OR_RETURN(stack->blobs, storage::BlobStore::Open(config.data_dir + "/blobs",
+                                                                storage::BlobStoreOptions{}));
+  GLINT_ASSIGN_OR_RETURN(stack->service, core::Service::Create(*stack->db, *stack->blobs,
+                                                               stack->clock, config.service));
+  return stack;
+}
+
+}  // namespace
+
+std::vector<OptionSpec> OptionSpecs() {
+  std::vector<OptionSpec> out;
+  for (const Option& o : AllOptions()) out.push_back(o.spec);
+  return out;
+}
+
+Status LoadConfig(const std::map<std::string, std::string>& flags, Config* config) {
+  Config& c = *config;
+  std::string file = c.config_file;
+  if (const char* env = std::getenv("GLINT_CONFIG"); env && file.empty()) file = env;
+  if (!file.empty()) GLINT_RETURN_IF_ERROR(ApplyToml(c, file));
+  for (const Option& o : AllOptions()) {
+    std::string env = EnvName(o.spec.key);
+    if (const char* v = std::getenv(env.c_str()))
+      GLINT_RETURN_IF_ERROR(Apply(c, o.spec.key, v, "environment " + env));
+  }
+  for (const auto& [k, v] : flags) GLINT_RETURN_IF_ERROR(Apply(c, k, v, "flag --" + k));
+  log::Level level;
+  log::ParseLevel(c.log_level, &level);
+  log::SetLevel(level);
+  return Status::Ok();
+}
+
+int Serve(Config config) {
+  auto stack = OpenStack(config);
+  if (!stack.ok()) {
+    log::Error("cannot start: " + stack.status().ToString());
+    return 1;
+  }
+  boost::asio::thread_pool blocking(config.blocking_threads);
+  http::Router router;
+  std::unique_ptr<http::Server> server;
+  http::Api api(*(*stack)->service, blocking, config.api,
+                [&server] { return server && !server->draining(); });
+  api.Register(router);
+  server = std::make_unique<http::Server>(router, config.server);
+  if (Status s = server->Listen(); !s.ok()) {
+    log::Error("cannot start: " + s.ToString());
+    return 1;
+  }
+  log::Info("glint listening on http://" + config.server.address + ":" +
+            std::to_string(server->port()) + " data_dir=" + config.data_dir +
+            " io_uring=" + ((*stack)->blobs->io_uring_enabled() ? "on" : "off") +
+            " admin_token_file=" + config.data_dir + "/admin.token");
+  server->Run();
+  // Handlers still on the blocking pool finish their writes before the stores close.
+  blocking.join();
+  server.reset();
+  stack->reset();
+  log::Info("glint stopped cleanly");
+  return 0;
+}
+
+int AdminCreateUser(Config config, const std::string& email, const std::string& password) {
+  auto stack = OpenStack(config);
+  if (!stack.ok()) {
+    std::cerr << "glint admin: " << stack.status().ToString() << "\n";
+    return 1;
+  }
+  auto account = (*stack)->service->CreateAccount(core::Principal::Admin(), email, password);
+  if (!account.ok()) {
+    std::cerr << "glint admin: " << account.status().ToString() << "\n";
+    return 1;
+  }
+  boost::json::object o{
+      {"id", account->id},
+      {"email", account->email},
+      {"hashes", boost::json::object{{"md5", account->md5_hex}, {"sha256", account->sha256_hex}}}};
+  std::cout << boost::json::serialize(o) << "\n";
+  return 0;
+}
+
+int AdminToken(Config config) {
+  if (!config.service.admin_token.empty()) {
+    std::cout << config.service.admin_token << "\n";
+    return 0;
+  }
+  if (sodium_init() < 0) return 1;
+  std::error_code ec;
+  std::filesystem::create_directories(config.data_dir, ec);
+  auto token =
+      ReadOrCreateSecret(config.data_dir + "/admin.token", [] { return "gla_" + RandomHex(24); });
+  if (!token.ok()) {
+    std::cerr << "glint admin: " << token.status().ToString() << "\n";
+    return 1;
+  }
+  std::cout << *token << "\n";
+  return 0;
+}
+
+}  // namespace glint::tools

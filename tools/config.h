@@ -1,0 +1,54 @@
+// glint's configuration: defaults that run out of the box on one machine, overridden in
+// order by a TOML file, GLINT_* environment variables and command-line flags. Every option
+// is declared once in Options() (config.cc) with its help text; `glint serve --help` lists
+// them all. Also the start-up and shutdown of a whole server (stores, service, HTTP).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "core/service.h"
+#include "http/handlers.h"
+#include "http/server.h"
+
+namespace glint::tools {
+
+struct Config {
+  std::string data_dir = "./var";
+  std::string config_file;  // TOML; empty = none
+  http::ServerOptions server;
+  http::ApiOptions api;
+  core::ServiceOptions service;
+  unsigned blocking_threads = 4;
+  std::string log_level = "info";
+  uint64_t kdf_memlimit_kib = 0;  // 0 = libsodium's INTERACTIVE limits
+  uint64_t kdf_opslimit = 0;
+};
+
+struct OptionSpec {
+  std::string key;  // "max_upload_bytes"; env GLINT_MAX_UPLOAD_BYTES; flag --max-upload-bytes
+  std::string help;
+  std::string default_text;
+};
+
+// Every option, in --help order.
+std::vector<OptionSpec> OptionSpecs();
+
+// Applies layers: `file` (TOML, may be empty), the environment, then `flags` (key -> value).
+// Errors (kInvalidArgument) name the option and the layer it came from.
+Status LoadConfig(const std::map<std::string, std::string>& flags, Config* config);
+
+// Opens the stores in config.data_dir, makes or reads the signing key and admin token
+// (files under data_dir, mode 0600) and serves until SIGINT/SIGTERM. Returns the exit code.
+int Serve(Config config);
+
+// `glint admin create-user`: creates an account directly in the data directory (the server
+// must not be running on it). Prints the account as JSON. Returns the exit code.
+int AdminCreateUser(Config config, const std::string& email, const std::string& password);
+// `glint admin token`: prints the admin token (making it if missing).
+int AdminToken(Config config);
+
+}  // namespace glint::tools

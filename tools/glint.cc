@@ -1,0 +1,71 @@
+// The glint binary: `glint serve` runs the server, `glint admin ...` manages a data
+// directory. Flags are generated from the option table in tools/config.cc, so every option
+// is a flag (--max-upload-bytes), an environment variable (GLINT_MAX_UPLOAD_BYTES) and a
+// TOML key (max_upload_bytes).
+#include <iostream>
+#include <map>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "tools/config.h"
+
+namespace {
+
+std::string FlagName(const std::string& key) {
+  std::string out = "--";
+  for (char c : key) out += c == '_' ? '-' : c;
+  return out;
+}
+
+// Declares every config option as a flag on `cmd`, collecting the ones given into `flags`.
+void AddConfigFlags(CLI::App* cmd, std::map<std::string, std::string>& flags,
+                    std::string& config_file) {
+  cmd->add_option("-c,--config", config_file, "TOML config file (also GLINT_CONFIG)");
+  for (const auto& spec : glint::tools::OptionSpecs()) {
+    std::string key = spec.key;
+    cmd->add_option_function<std::string>(
+           FlagName(key), [&flags, key](const std::string& v) { flags[key] = v; },
+           spec.help + " [default: " + (spec.default_text.empty() ? "\"\"" : spec.default_text) +
+               "]")
+        ->type_name("VALUE");
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"glint: a self-hosted image server with Gravatar-compatible avatars"};
+  app.require_subcommand(1);
+  std::map<std::string, std::string> flags;
+  std::string config_file;
+
+  CLI::App* serve = app.add_subcommand("serve", "run the HTTP server");
+  AddConfigFlags(serve, flags, config_file);
+
+  CLI::App* admin = app.add_subcommand("admin", "manage a data directory");
+  admin->require_subcommand(1);
+  std::string email, password;
+  CLI::App* create_user =
+      admin->add_subcommand("create-user", "create an account (the server must be stopped)");
+  create_user->add_option("--email", email, "the account's email")->required();
+  create_user->add_option("--password", password, "its password (at least 8 bytes)")->required();
+  AddConfigFlags(create_user, flags, config_file);
+  CLI::App* token =
+      admin->add_subcommand("token", "print the admin bearer token (made if missing)");
+  AddConfigFlags(token, flags, config_file);
+
+  CLI11_PARSE(app, argc, argv);
+
+  glint::tools::Config config;
+  config.config_file = config_file;
+  if (glint::Status s = glint::tools::LoadConfig(flags, &config); !s.ok()) {
+    std::cerr << "glint: " << s.message() << "\n";
+    return 2;
+  }
+  if (serve->parsed()) return glint::tools::Serve(std::move(config));
+  if (create_user->parsed())
+    return glint::tools::AdminCreateUser(std::move(config), email, password);
+  if (token->parsed()) return glint::tools::AdminToken(std::move(config));
+  return 2;
+}
