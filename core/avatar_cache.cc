@@ -22,7 +22,7 @@ uint64_t AvatarCache::Generation(std::string_view hash) const {
 std::optional<AvatarRef> AvatarCache::Find(std::string_view hash) const {
   Shard& s = shard(hash);
   std::lock_guard lock(s.mu);
-  auto it = s.map.find(std::string(hash));
+  auto it = s.map.find(hash);
   if (it == s.map.end()) return std::nullopt;
   return it->second;
 }
@@ -40,7 +40,7 @@ void AvatarCache::Invalidate(std::string_view hash) {
   Shard& s = shard(hash);
   std::lock_guard lock(s.mu);
   ++s.generation;
-  s.map.erase(std::string(hash));
+  if (auto it = s.map.find(hash); it != s.map.end()) s.map.erase(it);
 }
 
 }  // namespace glint::core

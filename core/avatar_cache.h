@@ -10,6 +10,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -44,10 +45,15 @@ class AvatarCache {
 
  private:
   static constexpr size_t kShards = 16;
+  // Transparent hashing: lookups by string_view allocate no key.
+  struct KeyHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view k) const { return std::hash<std::string_view>{}(k); }
+  };
   struct Shard {
     mutable std::mutex mu;
-    std::unordered_map<std::string, AvatarRef> map;  // GUARDED_BY(mu)
-    uint64_t generation = 0;                         // GUARDED_BY(mu)
+    std::unordered_map<std::string, AvatarRef, KeyHash, std::equal_to<>> map;  // GUARDED_BY(mu)
+    uint64_t generation = 0;                                                   // GUARDED_BY(mu)
   };
   Shard& shard(std::string_view hash) const;
 

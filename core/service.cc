@@ -75,6 +75,8 @@ Result<std::unique_ptr<Service>> Service::Create(storage::Db& db, storage::BlobS
   return s;
 }
 
+Status Service::Ping() const { return db_.Get(Cf::kUsers, U64Key(0)).status(); }
+
 std::mutex& Service::Stripe(std::string_view key) const {
   return stripes_[std::hash<std::string_view>{}(key) % stripes_.size()];
 }

@@ -102,6 +102,9 @@ class Service {
                                                  const Clock& clock, ServiceOptions options);
 
   const ServiceOptions& options() const { return options_; }
+
+  // OK when the metadata store answers a read (for readiness probes).
+  Status Ping() const;
   storage::BlobStore& blobs() { return blobs_; }
 
   // Maps a bearer token to a Principal. The admin token gives Principal::Admin().

@@ -7,6 +7,11 @@
 #include <thread>
 
 #include <gtest/gtest.h>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 
 #include "tests/testutil/http_client.h"
@@ -348,6 +353,74 @@ TEST_F(GlintFlowTest, SigtermDrainsAndExitsCleanly) {
   EXPECT_EQ(server_->Stop(), 0) << server_->log();
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(8));
   EXPECT_NE(server_->log().find("stopped cleanly"), std::string::npos) << server_->log();
+}
+
+TEST_F(GlintFlowTest, InFlightUploadFinishesAcrossSigterm) {
+  Start();
+  std::string token = CreateUserAndLogin("erin@example.com");
+  auto [id, url] = Prepare(token);
+  std::string jpeg = testutil::MakeJpeg(64, 64);
+  client_.reset();
+
+  // Send the header and half the body, then ask the server to stop.
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::socket sock(io);
+  sock.connect({boost::asio::ip::make_address("127.0.0.1"), server_->port()});
+  std::string head = "PUT " + url +
+                     " HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(jpeg.size()) +
+                     "\r\n\r\n";
+  boost::asio::write(sock, boost::asio::buffer(head + jpeg.substr(0, jpeg.size() / 2)));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  ASSERT_EQ(::kill(server_->pid(), SIGTERM), 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  boost::asio::write(sock, boost::asio::buffer(jpeg.substr(jpeg.size() / 2)));
+  boost::beast::flat_buffer buf;
+  boost::beast::http::response<boost::beast::http::string_body> res;
+  boost::beast::http::read(sock, buf, res);
+  EXPECT_EQ(res.result_int(), 201u) << res.body();
+  EXPECT_FALSE(res.keep_alive()) << "a draining server closes after the response";
+  EXPECT_EQ(server_->Stop(), 0) << server_->log();
+
+  // The acknowledged upload is there after a restart.
+  Start();
+  HttpResponse reg = client_->Request(
+      "POST", "/v1/photos", json::serialize(json::object{{"upload_id", id}}), Bearer(token));
+  EXPECT_EQ(reg.status, 201) << reg.body;
+  EXPECT_EQ(client_->Get("/avatar/" + HexDigest(EVP_md5(), "erin@example.com")).body, jpeg);
+}
+
+TEST_F(GlintFlowTest, IdleConnectionsAreClosedAfterTheIdleTimeout) {
+  Start({"--idle-timeout", "1"});
+  auto started = std::chrono::steady_clock::now();
+  std::string out = testutil::RawExchange(server_->port(), "", std::chrono::milliseconds(5000));
+  EXPECT_TRUE(out.empty());
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(4500))
+      << "the server closed the idle connection before the client gave up";
+}
+
+TEST_F(GlintFlowTest, AdminCommandCreatesAccountsInAStoppedDataDir) {
+  std::string data = dir_.path() + "/var";
+  testutil::ChildProcess admin({testutil::GlintBinary(), "admin", "create-user", "--email",
+                                "Frank@Example.com", "--password", "frank-password", "--data-dir",
+                                data, "--kdf-memlimit-kib", "8", "--kdf-opslimit", "1"},
+                               dir_.path() + "/admin.log");
+  ASSERT_EQ(admin.Stop(0, std::chrono::seconds(60)), 0)
+      << testutil::ReadFileOrEmpty(dir_.path() + "/admin.log");
+  EXPECT_NE(
+      testutil::ReadFileOrEmpty(dir_.path() + "/admin.log").find("\"email\":\"frank@example.com\""),
+      std::string::npos);
+  Start();
+  HttpResponse login = client_->Request(
+      "POST", "/v1/sessions", R"({"email":"frank@example.com","password":"frank-password"})");
+  EXPECT_EQ(login.status, 201) << login.body;
+
+  // While the server runs, the data directory is locked and the command says so.
+  testutil::ChildProcess busy({testutil::GlintBinary(), "admin", "create-user", "--email",
+                               "g@example.com", "--password", "12345678", "--data-dir", data},
+                              dir_.path() + "/busy.log");
+  EXPECT_EQ(busy.Stop(0, std::chrono::seconds(60)), 1);
+  EXPECT_NE(testutil::ReadFileOrEmpty(dir_.path() + "/busy.log").find("in use"), std::string::npos)
+      << testutil::ReadFileOrEmpty(dir_.path() + "/busy.log");
 }
 
 }  // namespace

@@ -66,7 +66,7 @@ bool ChildProcess::Running() {
 }
 
 int ChildProcess::Stop(int sig, std::chrono::milliseconds timeout) {
-  if (Running()) ::kill(pid_, sig);
+  if (sig != 0 && Running()) ::kill(pid_, sig);
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (Running() && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));

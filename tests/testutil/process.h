@@ -39,8 +39,8 @@ class ChildProcess {
 
   pid_t pid() const { return pid_; }
   bool Running();
-  // Sends `sig` and waits up to `timeout`; returns the exit code, 128+signal when killed by
-  // one, or -1 when it did not exit in time (then it is SIGKILLed).
+  // Sends `sig` (0: none, just wait) and waits up to `timeout`; returns the exit code,
+  // 128+signal when killed by one, or -1 when it did not exit in time (then it is SIGKILLed).
   int Stop(int sig, std::chrono::milliseconds timeout);
 
  private:
@@ -63,6 +63,7 @@ class GlintServer {
   // Graceful stop (SIGTERM); returns the exit code.
   int Stop() { return process_->Stop(15, std::chrono::seconds(30)); }
   bool Running() { return process_->Running(); }
+  pid_t pid() const { return process_->pid(); }
 
  private:
   std::string data_dir_;
