@@ -4,8 +4,12 @@
 
 namespace glint::core {
 
-AvatarCache::AvatarCache(size_t max_entries)
-    : max_per_shard_(std::max<size_t>(1, max_entries / kShards)) {}
+AvatarCache::AvatarCache(size_t max_entries) : max_entries_(max_entries) {}
+
+size_t AvatarCache::per_shard_budget(size_t i) const {
+  // The remainder goes to the first shards, so the budgets add up to max_entries_ exactly.
+  return max_entries_ / kShards + (i < max_entries_ % kShards ? 1 : 0);
+}
 
 AvatarCache::Shard& AvatarCache::shard(std::string_view hash) const {
   // The key is a cryptographic digest: its first byte is already uniformly distributed.
@@ -31,8 +35,9 @@ void AvatarCache::Insert(std::string_view hash, const AvatarRef& ref, uint64_t g
   Shard& s = shard(hash);
   std::lock_guard lock(s.mu);
   if (s.generation != generation) return;
-  if (s.map.size() >= max_per_shard_ && !s.map.contains(std::string(hash)))
-    s.map.erase(s.map.begin());
+  size_t budget = per_shard_budget(static_cast<size_t>(&s - shards_.data()));
+  if (budget == 0) return;
+  if (s.map.size() >= budget && !s.map.contains(hash)) s.map.erase(s.map.begin());
   s.map.insert_or_assign(std::string(hash), ref);
 }
 

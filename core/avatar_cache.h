@@ -1,6 +1,7 @@
 // The in-memory map in front of RocksDB on the avatar hot path: email hash -> what to serve.
 //
-// Bounded (entry budget split across shards; a full shard drops an arbitrary entry), sharded
+// Bounded (the entry budget is split across shards, never exceeded in total; a full shard
+// drops an arbitrary entry), sharded
 // by hash so event-loop threads rarely contend. Invalidation is race-free: a reader that
 // looked the answer up in RocksDB inserts it only if no invalidation of that shard happened
 // since it started (generation check), so a stale answer cannot outlive a change.
@@ -57,7 +58,9 @@ class AvatarCache {
   };
   Shard& shard(std::string_view hash) const;
 
-  size_t max_per_shard_;
+  size_t per_shard_budget(size_t shard_index) const;
+
+  size_t max_entries_;
   mutable std::array<Shard, kShards> shards_;
 };
 

@@ -131,6 +131,8 @@ std::string ReceivedUpload::Encode() const {
       .PutU64(6, bytes)
       .PutU64(7, static_cast<uint64_t>(received_at))
       .PutU64(8, checksum)
+      .PutU64(9, static_cast<uint64_t>(expires))
+      .PutU64(10, photo_id)
       .Finish();
 }
 
@@ -161,6 +163,12 @@ Result<ReceivedUpload> ReceivedUpload::Decode(std::string_view data) {
         break;
       case 8:
         u.checksum = r.u64();
+        break;
+      case 9:
+        u.expires = static_cast<int64_t>(r.u64());
+        break;
+      case 10:
+        u.photo_id = r.u64();
         break;
       default:
         break;

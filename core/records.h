@@ -43,8 +43,8 @@ struct Photo {
   static Result<Photo> Decode(std::string_view data);
 };
 
-// uploads CF, key: the 16 raw bytes of the upload id. Written when the PUT arrives;
-// deleted when the upload is registered as a photo.
+// uploads CF, key: the 16 raw bytes of the upload id. Written when the PUT arrives and kept
+// after registration (with photo_id set), so a signed URL can never be used twice.
 struct ReceivedUpload {
   uint64_t user_id = 0;                            // field 1
   uint64_t blob_id = 0;                            // field 2
@@ -54,6 +54,8 @@ struct ReceivedUpload {
   uint64_t bytes = 0;                              // field 6
   int64_t received_at = 0;                         // field 7
   uint64_t checksum = 0;                           // field 8
+  int64_t expires = 0;    // field 9: the URL's expiry (rows past it may be purged)
+  uint64_t photo_id = 0;  // field 10: the photo it became; 0 = not registered yet
 
   std::string Encode() const;
   static Result<ReceivedUpload> Decode(std::string_view data);

@@ -245,9 +245,9 @@ Result<UploadReceipt> Service::ReceiveUpload(const UploadGrant& grant, std::stri
   GLINT_ASSIGN_OR_RETURN(auto seen, db_.Get(Cf::kUploads, id));
   // A concurrent PUT of the same URL won; the bytes just appended stay unreferenced.
   if (seen) return Conflict("this upload URL was already used", "upload_already_received");
-  ReceivedUpload rec{grant.user_id,           image.blob_id,          image.header.width,
-                     image.header.height,     image.header.format,    bytes.size(),
-                     clock_.NowUnixSeconds(), image.location.checksum};
+  ReceivedUpload rec{grant.user_id,           image.blob_id,           image.header.width,
+                     image.header.height,     image.header.format,     bytes.size(),
+                     clock_.NowUnixSeconds(), image.location.checksum, grant.expires};
   storage::WriteBatch batch;
   batch.Put(Cf::kBlobs, U64Key(image.blob_id), image.location.Encode());
   batch.Put(Cf::kUploads, id, rec.Encode());
@@ -255,11 +255,11 @@ Result<UploadReceipt> Service::ReceiveUpload(const UploadGrant& grant, std::stri
   return UploadReceipt{grant.upload_id, image.header, bytes.size()};
 }
 
-Result<PhotoView> Service::AddPhoto(uint64_t user_id, const StoredImage& image,
+Result<PhotoView> Service::AddPhoto(uint64_t user_id, uint64_t photo_id, const StoredImage& image,
                                     storage::WriteBatch& batch) {
   GLINT_ASSIGN_OR_RETURN(User user, LoadUser(user_id));
   Photo photo;
-  photo.id = next_photo_id_++;
+  photo.id = photo_id;
   photo.owner = user_id;
   photo.blob_id = image.blob_id;
   photo.width = image.header.width;
@@ -305,9 +305,14 @@ Result<PhotoView> Service::RegisterUpload(const Principal& actor, std::string_vi
   image.header.format = rec.format;
   image.header.width = rec.width;
   image.header.height = rec.height;
+  if (rec.photo_id != 0)
+    return Conflict("this upload is already photo " + std::to_string(rec.photo_id),
+                    "upload_already_registered");
+  // The row stays, marked, so the signed URL cannot bring a second body in.
+  rec.photo_id = next_photo_id_++;
   storage::WriteBatch batch;
-  batch.Delete(Cf::kUploads, *id);
-  return AddPhoto(actor.user_id, image, batch);
+  batch.Put(Cf::kUploads, *id, rec.Encode());
+  return AddPhoto(actor.user_id, rec.photo_id, image, batch);
 }
 
 Result<PhotoView> Service::UploadPhoto(const Principal& actor, std::span<const char> bytes) {
@@ -317,7 +322,7 @@ Result<PhotoView> Service::UploadPhoto(const Principal& actor, std::span<const c
   std::lock_guard lock(Stripe(U64Key(actor.user_id)));
   storage::WriteBatch batch;
   batch.Put(Cf::kBlobs, U64Key(image.blob_id), image.location.Encode());
-  return AddPhoto(actor.user_id, image, batch);
+  return AddPhoto(actor.user_id, next_photo_id_++, image, batch);
 }
 
 Result<std::vector<PhotoView>> Service::ListPhotos(const Principal& actor, uint64_t user_id,
@@ -329,6 +334,7 @@ Result<std::vector<PhotoView>> Service::ListPhotos(const Principal& actor, uint6
   // Rows at or below `after` are skipped, not sought past: a user's photo count is small.
   Status scan = db_.Scan(Cf::kUserPhotos, U64Key(user_id), std::numeric_limits<size_t>::max(),
                          [&](std::string_view key, std::string_view) {
+                           if (ids.size() >= limit) return false;
                            auto id = storage::ReadU64BE(key, 8);
                            if (id && *id > after) ids.push_back(*id);
                            return ids.size() < limit;

@@ -143,7 +143,7 @@ class Service {
 
   // Turns a received upload of `actor` into a photo (one WriteBatch). The user's first
   // photo becomes their active avatar. Errors: "upload_not_found" (404), "not_your_upload"
-  // (403).
+  // (403), "upload_already_registered" (409).
   Result<PhotoView> RegisterUpload(const Principal& actor, std::string_view upload_id);
 
   // Direct upload in one step (checks as ReceiveUpload, then RegisterUpload's effects).
@@ -183,9 +183,9 @@ class Service {
     codec::ImageHeader header;
   };
   Result<StoredImage> StoreImage(uint64_t user_id, std::span<const char> bytes);
-  // Creates the photo rows for a stored image in `batch`, and makes it active if the user
-  // has none. REQUIRES: the user's stripe lock is held.
-  Result<PhotoView> AddPhoto(uint64_t user_id, const StoredImage& image,
+  // Creates the rows of photo `photo_id` for a stored image in `batch`, makes it active if
+  // the user has none, and writes the batch. REQUIRES: the user's stripe lock is held.
+  Result<PhotoView> AddPhoto(uint64_t user_id, uint64_t photo_id, const StoredImage& image,
                              storage::WriteBatch& batch);
   std::mutex& Stripe(std::string_view key) const;
 
