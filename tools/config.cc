@@ -1,6 +1,7 @@
 #include "tools/config.h"
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -297,7 +298,27 @@ Status LoadConfig(const std::map<std::string, std::string>& flags, Config* confi
   return Status::Ok();
 }
 
+namespace {
+
+// Each connection is a descriptor: raise the soft limit to the hard one so max_connections
+// is reachable, and say so when it still is not.
+void RaiseFileLimit(size_t max_connections) {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) return;
+  if (lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &lim);
+    ::getrlimit(RLIMIT_NOFILE, &lim);
+  }
+  if (lim.rlim_cur != RLIM_INFINITY && lim.rlim_cur < max_connections + 64)
+    log::Warn("open-file limit " + std::to_string(lim.rlim_cur) + " is below max_connections " +
+              std::to_string(max_connections) + "; raise it (ulimit -n) or lower max_connections");
+}
+
+}  // namespace
+
 int Serve(Config config) {
+  RaiseFileLimit(config.server.max_connections);
   auto stack = OpenStack(config);
   if (!stack.ok()) {
     log::Error("cannot start: " + stack.status().ToString());
