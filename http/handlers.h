@@ -59,6 +59,7 @@ class Api {
   boost::asio::thread_pool& blocking_;
   ApiOptions options_;
   std::function<bool()> ready_;
+  std::string avatar_cache_control_;  // "public, max-age=N", built once
 };
 
 }  // namespace glint::http

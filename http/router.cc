@@ -1,6 +1,8 @@
 #include "http/router.h"
 
 #include <algorithm>
+#include <array>
+#include <cassert>
 #include <charconv>
 
 #include <boost/beast/http/field.hpp>
@@ -9,13 +11,26 @@
 namespace glint::http {
 namespace {
 
-std::vector<std::string> Split(std::string_view path) {
-  std::vector<std::string> out;
+// Path segments as views into the path, without allocating. Routes have few segments; a
+// path with more than kMaxSegments matches no route.
+constexpr size_t kMaxSegments = 8;
+struct Segments {
+  std::array<std::string_view, kMaxSegments> items;
+  size_t count = 0;
+  bool overflow = false;
+};
+
+Segments Split(std::string_view path) {
+  Segments out;
   size_t i = path.starts_with('/') ? 1 : 0;
   while (i <= path.size()) {
     size_t j = path.find('/', i);
     if (j == std::string_view::npos) j = path.size();
-    out.emplace_back(path.substr(i, j - i));
+    if (out.count == kMaxSegments) {
+      out.overflow = true;
+      break;
+    }
+    out.items[out.count++] = path.substr(i, j - i);
     i = j + 1;
   }
   return out;
@@ -26,15 +41,16 @@ bool IsParam(std::string_view seg) {
 }
 
 // Number of literal segments when `route` matches `segs`, or -1.
-int MatchScore(const Route& route, const std::vector<std::string>& segs, PathParams* params) {
-  if (route.segments.size() != segs.size()) return -1;
+int MatchScore(const Route& route, const Segments& segs, PathParams* params) {
+  if (segs.overflow || route.segments.size() != segs.count) return -1;
   int literals = 0;
-  for (size_t i = 0; i < segs.size(); ++i) {
+  for (size_t i = 0; i < segs.count; ++i) {
     const std::string& pat = route.segments[i];
     if (IsParam(pat)) {
-      if (segs[i].empty()) return -1;
-      if (params) params->emplace_back(std::string_view(pat).substr(1, pat.size() - 2), segs[i]);
-    } else if (pat == segs[i]) {
+      if (segs.items[i].empty()) return -1;
+      if (params)
+        params->emplace_back(std::string_view(pat).substr(1, pat.size() - 2), segs.items[i]);
+    } else if (pat == segs.items[i]) {
       ++literals;
     } else {
       return -1;
@@ -64,13 +80,15 @@ std::optional<uint64_t> RequestContext::DeclaredLength() const {
 void Router::Add(bhttp::verb method, std::string pattern, uint64_t body_limit, Handler handler,
                  EarlyCheck early) {
   Route r{method, std::move(pattern), body_limit, std::move(handler), std::move(early), {}};
-  r.segments = Split(r.pattern);
+  Segments segs = Split(r.pattern);
+  assert(!segs.overflow && "route pattern has too many segments");
+  r.segments.assign(segs.items.begin(), segs.items.begin() + segs.count);
   routes_.push_back(std::move(r));
 }
 
 Router::Match Router::Find(bhttp::verb method, std::string_view path) const {
   if (method == bhttp::verb::head) method = bhttp::verb::get;
-  std::vector<std::string> segs = Split(path);
+  Segments segs = Split(path);
   // Best score per method among the routes that match the path.
   const Route* best = nullptr;
   int best_score = -1;

@@ -1,5 +1,7 @@
 #include "storage/blob_store.h"
 
+#include "storage/blob_cache.h"
+
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -294,6 +296,8 @@ Result<std::unique_ptr<BlobStore>> BlobStore::Open(const std::string& dir,
   std::unique_ptr<BlobStore> store(new BlobStore());
   store->dir_ = dir;
   store->options_ = options;
+  if (options.cache_bytes > 0)
+    store->cache_ = std::make_unique<BlobCache>(options.cache_bytes, options.cache_max_blob_bytes);
 
   // Two processes appending to one segment would interleave records; the lock makes the
   // second one fail fast instead.
@@ -443,7 +447,21 @@ Result<BlobLocation> BlobStore::Append(uint64_t blob_id, std::span<const char> b
   return loc;
 }
 
+std::string BlobStore::Remember(const BlobLocation& loc, std::string bytes) const {
+  if (!cache_ || bytes.size() > options_.cache_max_blob_bytes) return bytes;
+  auto shared = std::make_shared<const std::string>(std::move(bytes));
+  cache_->Insert(loc, shared);
+  return *shared;
+}
+
 Result<std::string> BlobStore::Read(const BlobLocation& loc) const {
+  if (cache_)
+    if (auto hit = cache_->Find(loc)) return *hit;
+  GLINT_ASSIGN_OR_RETURN(std::string bytes, ReadFromDisk(loc));
+  return Remember(loc, std::move(bytes));
+}
+
+Result<std::string> BlobStore::ReadFromDisk(const BlobLocation& loc) const {
   GLINT_ASSIGN_OR_RETURN(const Segment* seg, segment(loc.segment));
   GLINT_RETURN_IF_ERROR(
       CheckBounds(loc, seg->path, seg->durable_size.load(std::memory_order_acquire)));
@@ -475,6 +493,8 @@ Result<std::string> BlobStore::Read(const BlobLocation& loc) const {
 }
 
 boost::asio::awaitable<Result<std::string>> BlobStore::ReadAsync(BlobLocation loc) const {
+  if (cache_)
+    if (auto hit = cache_->Find(loc)) co_return *hit;
   if (!io_uring_.load(std::memory_order_relaxed)) co_return Read(loc);
   Result<const Segment*> found = segment(loc.segment);
   if (!found.ok()) co_return found.status();
@@ -517,7 +537,7 @@ boost::asio::awaitable<Result<std::string>> BlobStore::ReadAsync(BlobLocation lo
   }
   assert(n == kHeaderBytes + loc.length);
   if (Status s = VerifyRecord(loc, seg->path, header, payload); !s.ok()) co_return s;
-  co_return payload;
+  co_return Remember(loc, std::move(payload));
 }
 
 }  // namespace glint::storage

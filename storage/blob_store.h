@@ -42,10 +42,14 @@ struct BlobLocation {
 };
 
 struct BlobStoreOptions {
-  uint64_t max_segment_bytes = 1ull << 30;  // roll to a new segment past this size
-  uint64_t max_blob_bytes = 256ull << 20;   // refuse larger appends (kTooLarge)
-  bool use_io_uring = true;                 // ReadAsync via io_uring when the kernel allows
+  uint64_t max_segment_bytes = 1ull << 30;     // roll to a new segment past this size
+  uint64_t max_blob_bytes = 256ull << 20;      // refuse larger appends (kTooLarge)
+  bool use_io_uring = true;                    // ReadAsync via io_uring when the kernel allows
+  uint64_t cache_bytes = 64ull << 20;          // memory for hot small blobs (0 = no cache)
+  uint64_t cache_max_blob_bytes = 1ull << 20;  // larger blobs are always read from disk
 };
+
+class BlobCache;
 
 class BlobStore {
  public:
@@ -62,11 +66,13 @@ class BlobStore {
   // a location points at was written.
   Result<BlobLocation> Append(uint64_t blob_id, std::span<const char> bytes);
 
-  // Reads and verifies a blob with pread on the calling thread (blocking).
+  // Reads and verifies a blob with pread on the calling thread (blocking). Small blobs read
+  // once are then served from the in-memory cache (BlobStoreOptions::cache_bytes).
   Result<std::string> Read(const BlobLocation& loc) const;
 
-  // Reads and verifies a blob without blocking the calling executor: through io_uring
-  // (Asio random_access_file) when available, else pread on the calling thread.
+  // Reads and verifies a blob without blocking the calling executor: from the cache, else
+  // through io_uring (Asio random_access_file) when available, else pread on the calling
+  // thread.
   // `loc` is taken by value so the coroutine never holds a reference to the caller's frame.
   // The store must outlive the returned awaitable.
   boost::asio::awaitable<Result<std::string>> ReadAsync(BlobLocation loc) const;
@@ -87,12 +93,16 @@ class BlobStore {
   // Creates segment `number` (and syncs the directory), makes it the append target and
   // publishes it to readers. REQUIRES: `held` holds mu_.
   Status StartSegment(uint32_t number, const std::unique_lock<std::mutex>& held);
+  Result<std::string> ReadFromDisk(const BlobLocation& loc) const;
+  // Caches verified bytes and returns them.
+  std::string Remember(const BlobLocation& loc, std::string bytes) const;
 
   std::string dir_;
   BlobStoreOptions options_;
   // Set at Open; cleared (once, with a warning) if an event loop cannot create its ring.
   mutable std::atomic<bool> io_uring_{false};
-  int lock_fd_ = -1;  // flock'ed <dir>/LOCK: one process per store
+  int lock_fd_ = -1;                  // flock'ed <dir>/LOCK: one process per store
+  std::unique_ptr<BlobCache> cache_;  // null when cache_bytes is 0
 
   // Published segments by number: null until set, then fixed for the store's life.
   std::unique_ptr<std::atomic<Segment*>[]> table_;

@@ -144,6 +144,8 @@ const std::vector<Option>& AllOptions() {
         [](Config& c, uint64_t n) { c.server.shutdown_grace = std::chrono::seconds(n); }),
       U("max_connections", "open connections at most; more are refused", "10000", 1, 1000000,
         [](Config& c, uint64_t n) { c.server.max_connections = n; }),
+      U("blob_cache_bytes", "memory for hot small blobs such as avatars (0 = none)", "67108864", 0,
+        1ull << 40, [](Config& c, uint64_t n) { c.blobs.cache_bytes = n; }),
       B("access_log", "log one line per request", "true",
         [](Config& c, bool b) { c.server.access_log = b; }),
       S("log_level", "debug, info, warn or error", "info",
@@ -266,8 +268,8 @@ Result<std::unique_ptr<Stack>> OpenStack(Config& config) {
   auto stack = std::make_unique<Stack>();
   GLINT_ASSIGN_OR_RETURN(stack->db,
                          storage::Db::Open(config.data_dir + "/db", storage::DbOptions{}));
-  GLINT_ASSIGN_OR_RETURN(stack->blobs, storage::BlobStore::Open(config.data_dir + "/blobs",
-                                                                storage::BlobStoreOptions{}));
+  GLINT_ASSIGN_OR_RETURN(stack->blobs,
+                         storage::BlobStore::Open(config.data_dir + "/blobs", config.blobs));
   GLINT_ASSIGN_OR_RETURN(stack->service, core::Service::Create(*stack->db, *stack->blobs,
                                                                stack->clock, config.service));
   return stack;

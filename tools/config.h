@@ -13,6 +13,7 @@
 #include "core/service.h"
 #include "http/handlers.h"
 #include "http/server.h"
+#include "storage/blob_store.h"
 
 namespace glint::tools {
 
@@ -22,6 +23,7 @@ struct Config {
   http::ServerOptions server;
   http::ApiOptions api;
   core::ServiceOptions service;
+  storage::BlobStoreOptions blobs;
   unsigned blocking_threads = 4;
   std::string log_level = "info";
   uint64_t kdf_memlimit_kib = 0;  // 0 = libsodium's INTERACTIVE limits
