@@ -21,15 +21,6 @@ namespace asio = boost::asio;
 namespace json = boost::json;
 using asio::awaitable;
 
-// Runs `fn` on the blocking pool and resumes the caller on its own executor with the result.
-template <class F, class R = std::invoke_result_t<F&>>
-awaitable<R> RunBlocking(asio::thread_pool& pool, F fn) {
-  std::optional<R> out = co_await asio::co_spawn(
-      pool, [fn = std::move(fn)]() mutable -> awaitable<std::optional<R>> { co_return fn(); },
-      asio::use_awaitable);
-  co_return std::move(*out);
-}
-
 std::string IsoTime(int64_t unix_seconds) {
   std::time_t t = static_cast<std::time_t>(unix_seconds);
   std::tm tm{};
@@ -211,6 +202,24 @@ bool NotModified(const Request& req, std::string_view etag) {
 
 }  // namespace
 
+template <class F>
+awaitable<std::invoke_result_t<F&>> Api::RunBlocking(F fn) {
+  using R = std::invoke_result_t<F&>;
+  struct Slot {
+    std::atomic<size_t>& count;
+    ~Slot() { --count; }
+  };
+  if (blocking_in_flight_.fetch_add(1) >= options_.max_blocking_queue) {
+    --blocking_in_flight_;
+    co_return R(Unavailable("the server is busy; retry shortly", "server_busy"));
+  }
+  Slot slot{blocking_in_flight_};
+  // co_spawn's completion needs a default-constructible value, hence the optional.
+  std::optional<R> out = co_await asio::co_spawn(
+      blocking_, [&fn]() -> awaitable<std::optional<R>> { co_return fn(); }, asio::use_awaitable);
+  co_return std::move(*out);
+}
+
 Api::Api(core::Service& service, asio::thread_pool& blocking, ApiOptions options,
          std::function<bool()> ready)
     : service_(service),
@@ -242,7 +251,8 @@ void Api::Register(Router& r) {
   r.Add(verb::post, "/v1/uploads", json, bind(&Api::PrepareUpload));
   r.Add(verb::put, "/v1/uploads/{id}", upload, bind(&Api::ReceiveUpload),
         [this](RequestContext& ctx) { return CheckUploadPut(ctx); });
-  r.Add(verb::post, "/v1/photos", upload, bind(&Api::CreatePhoto));
+  r.Add(verb::post, "/v1/photos", upload, bind(&Api::CreatePhoto),
+        [this](RequestContext& ctx) { return CheckLoggedIn(ctx); });
   r.Add(verb::get, "/v1/photos", 0, bind(&Api::ListPhotos));
   r.Add(verb::get, "/v1/photos/{id}", 0, bind(&Api::GetPhoto));
   r.Add(verb::put, "/v1/me/avatar", json, bind(&Api::SetAvatar));
@@ -275,8 +285,8 @@ awaitable<Response> Api::CreateAccount(RequestContext& ctx) {
   if (!email.ok()) co_return ErrorResponse(email.status());
   auto password = RequireString(*body, "password");
   if (!password.ok()) co_return ErrorResponse(password.status());
-  auto created = co_await RunBlocking(
-      blocking_, [&] { return service_.CreateAccount(*actor, *email, *password); });
+  auto created =
+      co_await RunBlocking([&] { return service_.CreateAccount(*actor, *email, *password); });
   if (!created.ok()) co_return ErrorResponse(created.status());
   co_return JsonResponse(bhttp::status::created, AccountJson(*created, BaseUrl(ctx)));
 }
@@ -288,7 +298,7 @@ awaitable<Response> Api::Login(RequestContext& ctx) {
   if (!email.ok()) co_return ErrorResponse(email.status());
   auto password = RequireString(*body, "password");
   if (!password.ok()) co_return ErrorResponse(password.status());
-  auto login = co_await RunBlocking(blocking_, [&] { return service_.Login(*email, *password); });
+  auto login = co_await RunBlocking([&] { return service_.Login(*email, *password); });
   if (!login.ok()) co_return ErrorResponse(login.status());
   co_return JsonResponse(bhttp::status::created,
                          json::object{{"token", login->token},
@@ -301,7 +311,7 @@ awaitable<Response> Api::Logout(RequestContext& ctx) {
   auto actor = RequireLogin(service_, ctx);
   if (!actor.ok()) co_return ErrorResponse(actor.status());
   std::string token(ctx.request[bhttp::field::authorization].substr(7));
-  Status s = co_await RunBlocking(blocking_, [&] { return service_.Logout(token); });
+  Status s = co_await RunBlocking([&] { return service_.Logout(token); });
   if (!s.ok()) co_return ErrorResponse(s);
   Response res{bhttp::status::no_content, 11};
   co_return res;
@@ -376,12 +386,20 @@ Result<core::UploadGrant> GrantFromRequest(const RequestContext& ctx, std::strin
 
 }  // namespace
 
+// Refuses an anonymous or bad-token request before its (possibly 50 MB) body is read.
+std::optional<Response> Api::CheckLoggedIn(RequestContext& ctx) {
+  auto actor = RequireLogin(service_, ctx);
+  if (!actor.ok()) return ErrorResponse(actor.status());
+  return std::nullopt;
+}
+
 std::optional<Response> Api::CheckUploadPut(RequestContext& ctx) {
   std::string signature;
   auto grant = GrantFromRequest(ctx, &signature);
   if (!grant.ok()) return ErrorResponse(grant.status());
   // Verify before the body is read, so a forged or stale URL costs the server nothing.
   if (Status s = service_.CheckUploadGrant(*grant, signature); !s.ok()) return ErrorResponse(s);
+  ctx.body_limit = grant->max_bytes;  // holds chunked bodies to the URL's cap too
   if (auto len = ctx.DeclaredLength(); len && *len > grant->max_bytes)
     return ErrorResponse(TooLarge(
         "the upload exceeds this URL's limit of " + std::to_string(grant->max_bytes) + " bytes",
@@ -393,7 +411,7 @@ awaitable<Response> Api::ReceiveUpload(RequestContext& ctx) {
   std::string signature;
   auto grant = GrantFromRequest(ctx, &signature);
   if (!grant.ok()) co_return ErrorResponse(grant.status());
-  auto receipt = co_await RunBlocking(blocking_, [&] {
+  auto receipt = co_await RunBlocking([&] {
     const std::string& body = ctx.request.body();
     return service_.ReceiveUpload(*grant, signature,
                                   std::span<const char>(body.data(), body.size()));
@@ -416,12 +434,11 @@ awaitable<Response> Api::CreatePhoto(RequestContext& ctx) {
     if (!body.ok()) co_return ErrorResponse(body.status());
     auto upload_id = RequireString(*body, "upload_id");
     if (!upload_id.ok()) co_return ErrorResponse(upload_id.status());
-    photo = co_await RunBlocking(blocking_,
-                                 [&] { return service_.RegisterUpload(*actor, *upload_id); });
+    photo = co_await RunBlocking([&] { return service_.RegisterUpload(*actor, *upload_id); });
   } else {
     // Direct upload: the body is the image itself; its bytes, not Content-Type, decide
     // what it is.
-    photo = co_await RunBlocking(blocking_, [&] {
+    photo = co_await RunBlocking([&] {
       const std::string& body = ctx.request.body();
       return service_.UploadPhoto(*actor, std::span<const char>(body.data(), body.size()));
     });
@@ -475,8 +492,8 @@ awaitable<Response> Api::SetAvatar(RequestContext& ctx) {
   auto user_id = OptionalU64(*body, "user_id");  // admins may act for a user
   if (!user_id.ok()) co_return ErrorResponse(user_id.status());
   uint64_t user = user_id->value_or(actor->user_id);
-  auto account = co_await RunBlocking(
-      blocking_, [&] { return service_.SetActivePhoto(*actor, user, **photo_id); });
+  auto account =
+      co_await RunBlocking([&] { return service_.SetActivePhoto(*actor, user, **photo_id); });
   if (!account.ok()) co_return ErrorResponse(account.status());
   co_return JsonResponse(bhttp::status::ok, AccountJson(*account, BaseUrl(ctx)));
 }

@@ -6,6 +6,7 @@
 // Thread-safety: after Register(), handlers may run on every event loop at once.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -21,6 +22,9 @@ struct ApiOptions {
   std::string public_url;            // "https://img.example.com"; empty: from the Host header
   int avatar_max_age_seconds = 300;  // Cache-Control max-age of avatars (Gravatar's value)
   uint64_t max_json_bytes = 64 << 10;
+  // Writes and password hashes waiting for or running on the blocking pool; past it the
+  // request is answered 503 (Retry-After) instead of queueing without bound.
+  size_t max_blocking_queue = 256;
 };
 
 class Api {
@@ -42,6 +46,7 @@ class Api {
   boost::asio::awaitable<Response> GetUser(RequestContext& ctx);
   boost::asio::awaitable<Response> PrepareUpload(RequestContext& ctx);
   std::optional<Response> CheckUploadPut(RequestContext& ctx);
+  std::optional<Response> CheckLoggedIn(RequestContext& ctx);
   boost::asio::awaitable<Response> ReceiveUpload(RequestContext& ctx);
   boost::asio::awaitable<Response> CreatePhoto(RequestContext& ctx);
   boost::asio::awaitable<Response> ListPhotos(RequestContext& ctx);
@@ -54,11 +59,16 @@ class Api {
   boost::asio::awaitable<Response> ServeAvatar(RequestContext& ctx, std::string_view segment,
                                                bool bare);
   std::string BaseUrl(const RequestContext& ctx) const;
+  // Runs `fn` (returning a Status or Result) on the blocking pool and resumes on the caller's
+  // executor; answers kUnavailable "server_busy" without running it when the pool is full.
+  template <class F>
+  boost::asio::awaitable<std::invoke_result_t<F&>> RunBlocking(F fn);
 
   core::Service& service_;
   boost::asio::thread_pool& blocking_;
   ApiOptions options_;
   std::function<bool()> ready_;
+  std::atomic<size_t> blocking_in_flight_{0};
   std::string avatar_cache_control_;  // "public, max-age=N", built once
 };
 

@@ -40,6 +40,9 @@ struct RequestContext {
   boost::urls::url_view url;
   PathParams params;  // captured {name} segments, percent-decoded
   std::string_view request_id;
+  // Set by an early check to read less than the route's body limit (e.g. a signed URL's cap,
+  // which a chunked body would otherwise not be held to).
+  std::optional<uint64_t> body_limit;
 
   // The captured parameter `name`, or "" when absent.
   std::string_view Param(std::string_view name) const;

@@ -2,6 +2,7 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <ctime>
@@ -19,6 +20,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/error.hpp>
@@ -63,15 +65,36 @@ bool UsableRequestId(std::string_view id) {
   return true;
 }
 
+// Accounts for one request body in Server::body_bytes_in_flight_ while it exists.
+class BodyReservation {
+ public:
+  BodyReservation() = default;
+  BodyReservation(const BodyReservation&) = delete;
+  BodyReservation& operator=(const BodyReservation&) = delete;
+  ~BodyReservation() {
+    if (counter_) counter_->fetch_sub(bytes_);
+  }
+  void Hold(std::atomic<uint64_t>& counter, uint64_t bytes) {
+    counter_ = &counter;
+    bytes_ = bytes;
+  }
+
+ private:
+  std::atomic<uint64_t>* counter_ = nullptr;
+  uint64_t bytes_ = 0;
+};
+
 }  // namespace
 
 struct Server::Loop {
   explicit Loop(unsigned index) : index(index), io(1), acceptor(io) {}
   unsigned index;
+  // Declared before `io`: sessions still suspended when `io` is destroyed (after a grace
+  // timeout) unregister themselves from this set while `io` tears them down.
+  uint64_t next_request = 0;              // touched only on this loop's thread
+  std::unordered_set<Session*> sessions;  // touched only on this loop's thread
   asio::io_context io;
   tcp::acceptor acceptor;
-  uint64_t next_request = 0;                  // touched only on this loop's thread
-  std::unordered_set<Session*> sessions;      // touched only on this loop's thread
   std::unique_ptr<asio::signal_set> signals;  // loop 0 only
 };
 
@@ -133,16 +156,32 @@ void Server::Run() {
     threads.emplace_back([l = loops_[i].get()] { l->io.run(); });
   first.io.run();
   for (auto& t : threads) t.join();
+  std::thread watchdog;
   {
     std::lock_guard lock(done_mu_);
     done_ = true;
+    watchdog = std::move(watchdog_);
   }
   done_cv_.notify_all();
-  if (watchdog_.joinable()) watchdog_.join();
+  if (watchdog.joinable()) watchdog.join();
 }
 
 void Server::Shutdown() {
   if (draining_.exchange(true)) return;
+  {
+    // Started before the loops are told, under the mutex Run() takes when it finishes, so
+    // Run() either joins this thread or it is never started.
+    std::lock_guard lock(done_mu_);
+    if (!done_) {
+      watchdog_ = std::thread([this] {
+        std::unique_lock wait_lock(done_mu_);
+        if (!done_cv_.wait_for(wait_lock, options_.shutdown_grace, [this] { return done_; })) {
+          log::Warn("shutdown grace period over; closing the remaining connections");
+          for (auto& loop : loops_) loop->io.stop();
+        }
+      });
+    }
+  }
   for (auto& loop : loops_) {
     asio::post(loop->io, [l = loop.get()] {
       boost::system::error_code ec;
@@ -150,18 +189,13 @@ void Server::Shutdown() {
       if (l->signals) l->signals->cancel(ec);
       // Idle keep-alive connections have nothing in flight: close them now. Busy ones close
       // after their response (the session sees draining()).
-      for (Session* s : l->sessions)
-        if (s->idle)
-          s->stream->socket().shutdown(tcp::socket::shutdown_both, ec), s->stream->cancel();
+      for (Session* s : l->sessions) {
+        if (!s->idle) continue;
+        s->stream->socket().shutdown(tcp::socket::shutdown_both, ec);
+        s->stream->cancel();
+      }
     });
   }
-  watchdog_ = std::thread([this] {
-    std::unique_lock lock(done_mu_);
-    if (!done_cv_.wait_for(lock, options_.shutdown_grace, [this] { return done_; })) {
-      log::Warn("shutdown grace period over; closing the remaining connections");
-      for (auto& loop : loops_) loop->io.stop();
-    }
-  });
 }
 
 awaitable<void> Server::Session::Accept(Server& server, Loop& loop) {
@@ -208,6 +242,9 @@ awaitable<void> Server::Session::Serve(Server& server, Loop& loop, tcp::socket s
     self.idle = true;
     bhttp::request_parser<bhttp::empty_body> head;
     head.header_limit(opt.header_limit);
+    // Body limits are per route and applied once the route is known; Beast's default of
+    // 1 MiB would otherwise refuse larger uploads while reading the header.
+    head.body_limit(boost::none);
     stream.expires_after(opt.idle_timeout);
     auto [hec, header_bytes] = co_await bhttp::async_read_header(stream, buffer, head, kNoThrow);
     self.idle = false;
@@ -220,6 +257,7 @@ awaitable<void> Server::Session::Serve(Server& server, Loop& loop, tcp::socket s
 
     Response res;
     bool close_after = false;
+    BodyReservation reservation;  // released when this request's body is gone
     std::optional<bhttp::request_parser<bhttp::string_body>> parser;
     std::string path;
     std::string method = "-";
@@ -249,7 +287,7 @@ awaitable<void> Server::Session::Serve(Server& server, Loop& loop, tcp::socket s
         close_after = true;
       } else {
         path = url->path();
-        RequestContext ctx{req, path, *url, {}, request_id};
+        RequestContext ctx{req, path, *url, {}, request_id, std::nullopt};
         Router::Match match = server.router_.Find(req.method(), path);
         if (match.kind == Router::Match::kNotFound) {
           res = ErrorResponse(bhttp::status::not_found, "not_found", "no such path");
@@ -261,24 +299,40 @@ awaitable<void> Server::Session::Serve(Server& server, Loop& loop, tcp::socket s
           ctx.params = std::move(match.params);
           const Route& route = *match.route;
           std::optional<Response> refused;
-          if (auto len = parser->content_length(); len && *len > route.body_limit)
-            refused =
-                ErrorResponse(bhttp::status::payload_too_large, "body_too_large",
-                              "the body exceeds " + std::to_string(route.body_limit) + " bytes");
           if (!refused && route.early) refused = route.early(ctx);
+          // The early check may lower the limit (a signed URL's own size cap).
+          uint64_t limit = std::min(route.body_limit, ctx.body_limit.value_or(route.body_limit));
+          auto declared = parser->content_length();
+          if (!refused && declared && *declared > limit)
+            refused = ErrorResponse(bhttp::status::payload_too_large, "body_too_large",
+                                    "the body exceeds " + std::to_string(limit) + " bytes");
+          if (!refused && !parser->is_done()) {
+            // Bodies are held in memory: reserve the most this one can take, or refuse.
+            uint64_t want = declared ? *declared : limit;
+            uint64_t now = server.body_bytes_in_flight_.fetch_add(want) + want;
+            reservation.Hold(server.body_bytes_in_flight_, want);
+            if (now > opt.max_body_bytes_in_flight)
+              refused = ErrorResponse(
+                  Unavailable("too many request bodies in flight; retry shortly", "server_busy"));
+          }
           if (refused) {
             res = std::move(*refused);
             close_after = !parser->is_done();  // an unread body cannot be skipped safely
           } else {
             bool body_ok = true;
             if (!parser->is_done()) {
-              parser->body_limit(route.body_limit);
+              if (boost::beast::iequals(req[bhttp::field::expect], "100-continue")) {
+                bhttp::response<bhttp::empty_body> go_on{bhttp::status::continue_, 11};
+                stream.expires_after(opt.write_timeout);
+                auto [cec, cn] = co_await bhttp::async_write(stream, go_on, kNoThrow);
+                if (cec) break;
+              }
+              parser->body_limit(limit);
               stream.expires_after(opt.read_timeout);
               auto [bec, bn] = co_await bhttp::async_read(stream, buffer, *parser, kNoThrow);
               if (bec == bhttp::error::body_limit) {
-                res = ErrorResponse(
-                    bhttp::status::payload_too_large, "body_too_large",
-                    "the body exceeds " + std::to_string(route.body_limit) + " bytes");
+                res = ErrorResponse(bhttp::status::payload_too_large, "body_too_large",
+                                    "the body exceeds " + std::to_string(limit) + " bytes");
                 close_after = true;
                 body_ok = false;
               } else if (bec) {
@@ -317,7 +371,8 @@ awaitable<void> Server::Session::Serve(Server& server, Loop& loop, tcp::socket s
       log::Write(log::Level::kError, request_id,
                  method + " " + path + " answered " + std::to_string(res.result_int()));
     size_t body_bytes = res.body().size();
-    if (head_request) {
+    const unsigned code = res.result_int();
+    if (head_request && code != 304 && code != 204 && code >= 200) {
       // HEAD: the GET answer's headers, Content-Length included, and no body.
       res.body().clear();
       res.content_length(body_bytes);

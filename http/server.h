@@ -36,6 +36,9 @@ struct ServerOptions {
   std::chrono::seconds write_timeout{60};
   std::chrono::seconds shutdown_grace{10};
   size_t max_connections = 10000;
+  // Request bodies held in memory across all connections; past it, a request that would
+  // add its body is answered 503 (Retry-After) before the body is read.
+  uint64_t max_body_bytes_in_flight = 1ull << 30;
   bool access_log = true;
 };
 
@@ -65,9 +68,11 @@ class Server {
   const Router& router_;
   ServerOptions options_;
   uint16_t port_ = 0;
-  std::vector<std::unique_ptr<Loop>> loops_;
+  // Before loops_: sessions torn down with their io_context still touch these.
   std::atomic<bool> draining_{false};
   std::atomic<size_t> connections_{0};
+  std::atomic<uint64_t> body_bytes_in_flight_{0};
+  std::vector<std::unique_ptr<Loop>> loops_;
   std::mutex done_mu_;
   std::condition_variable done_cv_;
   bool done_ = false;  // GUARDED_BY(done_mu_)

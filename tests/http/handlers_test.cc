@@ -43,7 +43,7 @@ class HandlersTest : public ::testing::Test {
     auto match = router_.Find(method, path);
     if (match.kind != Router::Match::kFound)
       return ErrorResponse(bhttp::status::not_found, "not_found", "-");
-    RequestContext ctx{req, path, url, std::move(match.params), "test"};
+    RequestContext ctx{req, path, url, std::move(match.params), "test", std::nullopt};
     boost::asio::io_context io;
     auto fut = boost::asio::co_spawn(io, match.route->handler(ctx), boost::asio::use_future);
     io.run();
@@ -122,8 +122,9 @@ TEST_F(HandlersTest, UploadUrlIsCheckedBeforeTheBodyIsRead) {
               "/v1/uploads/00112233445566778899aabbccddeeff?uid=1&expires=1900000000&max=10&sig=00",
               11};
   auto url = boost::urls::parse_origin_form(req.target()).value();
-  RequestContext ctx{req, "/v1/uploads/00112233445566778899aabbccddeeff", url,
-                     std::move(match.params), "t"};
+  RequestContext ctx{req, "/v1/uploads/00112233445566778899aabbccddeeff",
+                     url, std::move(match.params),
+                     "t", std::nullopt};
   auto refused = match.route->early(ctx);
   ASSERT_TRUE(refused.has_value());
   EXPECT_EQ(refused->result(), bhttp::status::forbidden);
@@ -137,6 +138,26 @@ TEST_F(HandlersTest, BadInputIsA4xxNamingTheField) {
   Response list = Call(bhttp::verb::get, "/v1/photos?limit=abc", {},
                        {{bhttp::field::authorization, "Bearer admin-token-for-handler-tests"}});
   EXPECT_EQ(list.result(), bhttp::status::bad_request);
+}
+
+TEST_F(HandlersTest, AFullBlockingQueueAnswers503InsteadOfQueueing) {
+  Api busy(*service_, pool_, ApiOptions{"", 300, 64 << 10, /*max_blocking_queue=*/0},
+           [] { return true; });
+  Router router;
+  busy.Register(router);
+  auto match = router.Find(bhttp::verb::post, "/v1/sessions");
+  ASSERT_EQ(match.kind, Router::Match::kFound);
+  Request req{bhttp::verb::post, "/v1/sessions", 11};
+  req.body() = R"({"email":"a@example.com","password":"whatever1"})";
+  auto url = boost::urls::parse_origin_form(req.target()).value();
+  RequestContext ctx{req, "/v1/sessions", url, {}, "t", std::nullopt};
+  boost::asio::io_context io;
+  auto fut = boost::asio::co_spawn(io, match.route->handler(ctx), boost::asio::use_future);
+  io.run();
+  Response r = fut.get();
+  EXPECT_EQ(r.result(), bhttp::status::service_unavailable);
+  EXPECT_NE(r.body().find("server_busy"), std::string::npos);
+  EXPECT_EQ(r[bhttp::field::retry_after], "1");
 }
 
 }  // namespace

@@ -423,5 +423,106 @@ TEST_F(GlintFlowTest, AdminCommandCreatesAccountsInAStoppedDataDir) {
       << testutil::ReadFileOrEmpty(dir_.path() + "/busy.log");
 }
 
+// Found in review: sessions cut off by the grace timeout were torn down after the state they
+// unregister from (use after free in Loop's destructor).
+TEST_F(GlintFlowTest, GraceTimeoutCutsASlowClientAndExitsCleanly) {
+  Start({"--shutdown-grace", "1"});
+  std::string token = CreateUserAndLogin("mia@example.com");
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::socket sock(io);
+  sock.connect({boost::asio::ip::make_address("127.0.0.1"), server_->port()});
+  // A body that never finishes keeps the request in flight past the grace period.
+  std::string head = "POST /v1/photos HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token +
+                     "\r\nContent-Length: 100000\r\n\r\n" + std::string(10, 'x');
+  boost::asio::write(sock, boost::asio::buffer(head));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  auto started = std::chrono::steady_clock::now();
+  EXPECT_EQ(server_->Stop(), 0) << server_->log();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5));
+  EXPECT_NE(server_->log().find("grace period over"), std::string::npos) << server_->log();
+}
+
+// Found in review: Beast's default 1 MiB body limit on the header parser answered every
+// larger upload with 400.
+TEST_F(GlintFlowTest, UploadsOverOneMebibyteAreAccepted) {
+  Start();
+  std::string token = CreateUserAndLogin("heidi@example.com");
+  // A real JPEG followed by 3 MiB of trailing bytes: a valid image, as large as a photo.
+  std::string big = testutil::MakeJpeg(64, 64) + std::string(3 << 20, '\x5a');
+  auto [id, url] = Prepare(token);
+  HttpResponse put = client_->Request("PUT", url, big);
+  ASSERT_EQ(put.status, 201) << put.body;
+  HttpResponse direct = client_->Request("POST", "/v1/photos", big, Bearer(token));
+  ASSERT_EQ(direct.status, 201) << direct.body;
+  EXPECT_EQ(client_->Get("/avatar/" + HexDigest(EVP_md5(), "heidi@example.com")).body, big);
+}
+
+TEST_F(GlintFlowTest, ExpectContinueIsAnsweredBeforeTheBody) {
+  Start();
+  std::string token = CreateUserAndLogin("ivan@example.com");
+  std::string jpeg = testutil::MakeJpeg(32, 32);
+  std::string head = "POST /v1/photos HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token +
+                     "\r\nExpect: 100-continue\r\nContent-Length: " + std::to_string(jpeg.size()) +
+                     "\r\n\r\n";
+  std::string interim =
+      testutil::RawExchange(server_->port(), head, std::chrono::milliseconds(500));
+  EXPECT_EQ(interim.rfind("HTTP/1.1 100 Continue\r\n", 0), 0u) << interim;
+}
+
+TEST_F(GlintFlowTest, AnonymousUploadIsRefusedBeforeItsBodyArrives) {
+  Start();
+  // Ten megabytes announced, none sent: the 401 must not wait for them.
+  std::string out = testutil::RawExchange(
+      server_->port(), "POST /v1/photos HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000\r\n\r\n",
+      std::chrono::milliseconds(1000));
+  EXPECT_EQ(out.rfind("HTTP/1.1 401", 0), 0u) << out;
+}
+
+TEST_F(GlintFlowTest, ChunkedUploadIsHeldToTheUrlCap) {
+  Start();
+  std::string token = CreateUserAndLogin("judy@example.com");
+  auto [id, url] = Prepare(token, R"({"max_bytes": 100})");
+  std::string chunk(1000, 'x');
+  char size[16];
+  std::snprintf(size, sizeof size, "%zx", chunk.size());
+  std::string req = "PUT " + url + " HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
+                    size + "\r\n" + chunk + "\r\n0\r\n\r\n";
+  std::string out = testutil::RawExchange(server_->port(), req);
+  EXPECT_EQ(out.rfind("HTTP/1.1 413", 0), 0u) << out.substr(0, 200);
+}
+
+TEST_F(GlintFlowTest, BodiesBeyondTheInFlightBudgetGet503) {
+  Start({"--max-body-bytes-in-flight", "1048576"});
+  std::string token = CreateUserAndLogin("kim@example.com");
+  HttpResponse r = client_->Request("POST", "/v1/photos", std::string(2 << 20, 'x'), Bearer(token));
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(ErrorCode(r), "server_busy");
+  EXPECT_FALSE(r.Header("retry-after").empty());
+  // Small bodies still go through.
+  EXPECT_EQ(client_->Request("POST", "/v1/photos", testutil::MakeJpeg(8, 8), Bearer(token)).status,
+            201);
+}
+
+TEST_F(GlintFlowTest, HeadOfNotModifiedCarriesNoContentLength) {
+  Start();
+  std::string token = CreateUserAndLogin("leo@example.com");
+  UploadAndRegister(token, testutil::MakeJpeg(16, 16));
+  std::string path = "/avatar/" + HexDigest(EVP_md5(), "leo@example.com");
+  std::string etag = client_->Get(path).Header("etag");
+  std::string out = testutil::RawExchange(
+      server_->port(), "HEAD " + path + " HTTP/1.1\r\nHost: x\r\nIf-None-Match: " + etag +
+                           "\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(out.rfind("HTTP/1.1 304", 0), 0u) << out;
+  EXPECT_EQ(out.find("Content-Length"), std::string::npos) << out;
+}
+
+TEST_F(GlintFlowTest, RequestPathsCannotForgeLogLines) {
+  Start();
+  EXPECT_EQ(client_->Get("/avatar/%0aFORGED%20LINE").status, 400);
+  std::string log = server_->log();
+  EXPECT_EQ(log.find("\nFORGED LINE"), std::string::npos) << log;
+  EXPECT_NE(log.find("\\x0aFORGED LINE"), std::string::npos) << log;
+}
+
 }  // namespace
 }  // namespace glint

@@ -8,7 +8,6 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <regex>
 #include <stdexcept>
 #include <thread>
 
@@ -93,13 +92,12 @@ GlintServer::GlintServer(const std::string& data_dir, const std::vector<std::str
   argv.insert(argv.end(), extra.begin(), extra.end());
   std::remove(log_path_.c_str());
   process_ = std::make_unique<ChildProcess>(argv, log_path_);
-  static const std::regex kListening(R"(listening on http://127\.0\.0\.1:(\d+))");
+  static constexpr std::string_view kListening = "listening on http://127.0.0.1:";
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while (std::chrono::steady_clock::now() < deadline) {
-    std::smatch m;
     std::string text = log();
-    if (std::regex_search(text, m, kListening)) {
-      port_ = static_cast<uint16_t>(std::stoi(m[1]));
+    if (size_t at = text.find(kListening); at != std::string::npos) {
+      port_ = static_cast<uint16_t>(std::atoi(text.c_str() + at + kListening.size()));
       return;
     }
     if (!process_->Running()) break;
