@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <ctime>
 #include <string>
 
@@ -67,7 +68,17 @@ void Write(Level level, std::string_view request_id, std::string_view message) {
     line += request_id;
     line += ' ';
   }
-  line += message;
+  // Control bytes are escaped: a decoded URL path must not be able to forge a log line.
+  for (char c : message) {
+    auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) {
+      char esc[8];
+      std::snprintf(esc, sizeof esc, "\\x%02x", u);
+      line += esc;
+    } else {
+      line += c;
+    }
+  }
   line += '\n';
   // One write(2) per line: atomic for pipes up to PIPE_BUF and effectively so for files.
   ssize_t rc = ::write(STDERR_FILENO, line.data(), line.size());

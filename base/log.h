@@ -3,6 +3,7 @@
 //
 //   2026-11-21T20:40:00.123Z INFO  req=1a2b-7 GET /avatar/... 200 3812B 0.21ms
 //
+// Control characters in a message are written as \xNN, so one call is always one line.
 // Safe from any thread. Request-scoped lines pass the request id explicitly (coroutines
 // move between requests on one thread, so a thread-local id would lie).
 #pragma once

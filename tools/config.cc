@@ -5,6 +5,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
@@ -146,6 +148,11 @@ const std::vector<Option>& AllOptions() {
         [](Config& c, uint64_t n) { c.server.max_connections = n; }),
       U("blob_cache_bytes", "memory for hot small blobs such as avatars (0 = none)", "67108864", 0,
         1ull << 40, [](Config& c, uint64_t n) { c.blobs.cache_bytes = n; }),
+      U("max_body_bytes_in_flight",
+        "request body bytes held in memory at once; more waits with 503", "1073741824", 1 << 20,
+        1ull << 40, [](Config& c, uint64_t n) { c.server.max_body_bytes_in_flight = n; }),
+      U("max_blocking_queue", "writes and password hashes queued at once; more get 503", "256", 1,
+        1 << 20, [](Config& c, uint64_t n) { c.api.max_blocking_queue = n; }),
       B("access_log", "log one line per request", "true",
         [](Config& c, bool b) { c.server.access_log = b; }),
       S("log_level", "debug, info, warn or error", "info",
@@ -208,19 +215,30 @@ Status ApplyToml(Config& c, const std::string& path) {
   return Status::Ok();
 }
 
-// Reads `path`, or makes it with `make()` (mode 0600, fsynced) when it does not exist.
+// Reads `path`, or makes it with `make()` when it does not exist: written to a fresh
+// temporary (O_EXCL|O_NOFOLLOW, mode 0600), fsynced, renamed into place, directory fsynced.
+// A file that exists but cannot be read is an error, never silently replaced.
 Result<std::string> ReadOrCreateSecret(const std::string& path,
                                        const std::function<std::string()>& make) {
-  std::ifstream in(path, std::ios::binary);
-  if (in) {
-    std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd >= 0) {
+    std::string s;
+    char buf[256];
+    ssize_t n;
+    while ((n = ::read(fd, buf, sizeof buf)) > 0 && s.size() < 4096)
+      s.append(buf, static_cast<size_t>(n));
+    int err = errno;
+    ::close(fd);
+    if (n < 0) return ErrnoStatus("read " + path, err);
     while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
     if (s.empty()) return Corruption(path + " is empty; delete it to make a new one");
     return s;
   }
+  if (errno != ENOENT) return ErrnoStatus("open " + path, errno);
   std::string value = make();
   std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  ::unlink(tmp.c_str());  // a leftover from a crash mid-creation
+  fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) return ErrnoStatus("create " + tmp, errno);
   std::string line = value + "\n";
   bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) &&
@@ -229,6 +247,12 @@ Result<std::string> ReadOrCreateSecret(const std::string& path,
   ::close(fd);
   if (!ok) return ErrnoStatus("write " + tmp, err);
   if (::rename(tmp.c_str(), path.c_str()) != 0) return ErrnoStatus("rename " + tmp, errno);
+  std::string dir = std::filesystem::path(path).parent_path().string();
+  int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
   return value;
 }
 
@@ -265,6 +289,9 @@ Result<std::unique_ptr<Stack>> OpenStack(Config& config) {
   if (config.kdf_memlimit_kib) config.service.kdf.memlimit = config.kdf_memlimit_kib << 10;
   if (config.kdf_opslimit) config.service.kdf.opslimit = config.kdf_opslimit;
 
+  // An upload the service accepts must fit in one blob.
+  config.blobs.max_blob_bytes =
+      std::max(config.blobs.max_blob_bytes, config.service.max_upload_bytes);
   auto stack = std::make_unique<Stack>();
   GLINT_ASSIGN_OR_RETURN(stack->db,
                          storage::Db::Open(config.data_dir + "/db", storage::DbOptions{}));
