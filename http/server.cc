@@ -189,11 +189,10 @@ void Server::Shutdown() {
       if (l->signals) l->signals->cancel(ec);
       // Idle keep-alive connections have nothing in flight: close them now. Busy ones close
       // after their response (the session sees draining()).
-      for (Session* s : l->sessions) {
-        if (!s->idle) continue;
-        s->stream->socket().shutdown(tcp::socket::shutdown_both, ec);
-        s->stream->cancel();
-      }
+      // Cancelling (not shutting the socket) leaves alone a read that already completed
+      // but has not resumed yet: that request is served, then the connection closes.
+      for (Session* s : l->sessions)
+        if (s->idle) s->stream->cancel();
     });
   }
 }
@@ -209,7 +208,9 @@ awaitable<void> Server::Session::Accept(Server& server, Loop& loop) {
       co_await pause.async_wait(kNoThrow);
       continue;
     }
-    if (server.connections_.load() >= server.options_.max_connections) {
+    // Counted here, before the session exists, so a burst of accepts cannot overshoot.
+    if (server.connections_.fetch_add(1) >= server.options_.max_connections) {
+      --server.connections_;
       boost::system::error_code ignored;
       socket.close(ignored);
       continue;
@@ -221,7 +222,6 @@ awaitable<void> Server::Session::Accept(Server& server, Loop& loop) {
 
 awaitable<void> Server::Session::Serve(Server& server, Loop& loop, tcp::socket socket) {
   const ServerOptions& opt = server.options_;
-  ++server.connections_;
   beast::tcp_stream stream(std::move(socket));
   beast::flat_buffer buffer;
   Session self;
@@ -237,6 +237,7 @@ awaitable<void> Server::Session::Serve(Server& server, Loop& loop, tcp::socket s
     }
   } cleanup{server, loop, &self};
 
+  bool unread_body = false;  // the last request was refused without reading its body
   for (;;) {
     if (server.draining()) break;
     self.idle = true;
@@ -394,10 +395,27 @@ awaitable<void> Server::Session::Serve(Server& server, Loop& loop, tcp::socket s
                     us / 1000.0);
       log::Write(log::Level::kInfo, request_id, method + " " + (path.empty() ? "-" : path) + line);
     }
-    if (wec || !res.keep_alive()) break;
+    if (wec) break;
+    if (!res.keep_alive()) {
+      unread_body = close_after && parser && !parser->is_done();
+      break;
+    }
   }
   boost::system::error_code ec;
   stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  if (unread_body) {
+    // Lingering close (as nginx does): closing with unread bytes makes the kernel send a
+    // reset, which can destroy the refusal before the client reads it. Drain for a bounded
+    // time and amount instead.
+    std::array<char, 16384> sink;
+    uint64_t drained = 0;
+    stream.expires_after(std::chrono::seconds(2));
+    while (drained < (64u << 20)) {
+      auto [rec, n] = co_await stream.async_read_some(asio::buffer(sink), kNoThrow);
+      if (rec) break;
+      drained += n;
+    }
+  }
   stream.close();
 }
 

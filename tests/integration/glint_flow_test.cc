@@ -442,6 +442,35 @@ TEST_F(GlintFlowTest, GraceTimeoutCutsASlowClientAndExitsCleanly) {
   EXPECT_NE(server_->log().find("grace period over"), std::string::npos) << server_->log();
 }
 
+TEST_F(GlintFlowTest, RefusedBodySentInFullStillGetsItsAnswer) {
+  Start();
+  // The whole 3 MiB body is sent although the route takes none: the server refuses from the
+  // header, then drains (lingering close) so the client can still read the 413.
+  std::string req =
+      "GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(3 << 20) +
+      "\r\n\r\n" + std::string(3 << 20, 'b');
+  std::string out = testutil::RawExchange(server_->port(), req);
+  EXPECT_EQ(out.rfind("HTTP/1.1 413", 0), 0u) << out.substr(0, 200);
+}
+
+TEST_F(GlintFlowTest, ConnectionsBeyondTheCapAreClosed) {
+  Start({"--max-connections", "2"});
+  boost::asio::io_context io;
+  auto endpoint =
+      boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), server_->port());
+  boost::asio::ip::tcp::socket a(io), b(io);
+  a.connect(endpoint);
+  b.connect(endpoint);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  std::string third = testutil::RawExchange(
+      server_->port(), "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", std::chrono::milliseconds(1000));
+  EXPECT_TRUE(third.empty()) << third;
+  a.close();
+  b.close();
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(client_->Get("/healthz").status, 200) << "room again once connections close";
+}
+
 // Found in review: Beast's default 1 MiB body limit on the header parser answered every
 // larger upload with 400.
 TEST_F(GlintFlowTest, UploadsOverOneMebibyteAreAccepted) {
