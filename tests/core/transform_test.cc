@@ -1,0 +1,144 @@
+#include "core/transform.h"
+
+#include <gtest/gtest.h>
+
+namespace glint::core {
+namespace {
+
+using Params = std::vector<std::pair<std::string, std::string>>;
+
+Result<TransformSpec> Parse(const Params& p, std::span<const std::string_view> ignored = {}) {
+  return ParseTransform(p, TransformLimits{}, ignored);
+}
+
+std::string Key(const Params& p) {
+  auto spec = Parse(p);
+  EXPECT_TRUE(spec.ok()) << spec.status().ToString();
+  return spec.ok() ? spec->CanonicalKey() : "";
+}
+
+void ExpectRefused(const Params& p, std::string_view names_parameter) {
+  auto spec = Parse(p);
+  ASSERT_FALSE(spec.ok());
+  EXPECT_EQ(spec.status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(spec.status().reason(), "invalid_parameter");
+  EXPECT_NE(spec.status().message().find("'" + std::string(names_parameter) + "'"),
+            std::string::npos)
+      << spec.status().message();
+}
+
+TEST(TransformTest, NoParametersIsTheIdentity) {
+  auto spec = Parse({});
+  ASSERT_TRUE(spec.ok());
+  EXPECT_TRUE(spec->IsIdentity());
+  EXPECT_EQ(spec->CanonicalKey(), "");
+}
+
+TEST(TransformTest, OrderAndSpellingDoNotMatter) {
+  EXPECT_EQ(Key({{"w", "32"}, {"fm", "webp"}}), Key({{"fm", "webp"}, {"w", "32"}}));
+  EXPECT_EQ(Key({{"fm", "jpg"}}), Key({{"format", "jpeg"}}));
+  EXPECT_EQ(Key({{"s", "80"}}), Key({{"size", "80"}}));
+  EXPECT_EQ(Key({{"w", "10"}, {"h", "10"}, {"fit", "cover"}, {"gravity", "centre"}}),
+            Key({{"h", "10"}, {"w", "10"}, {"fit", "cover"}}));
+  EXPECT_EQ(Key({{"crop", "0.1,0.2,0.5,0.50"}}), Key({{"crop", ".1,.2,.5,.5"}}));
+  EXPECT_EQ(Key({{"bg", "#fff"}}), Key({{"bg", "ffffff"}}));
+}
+
+TEST(TransformTest, GravatarSizeIsACoverSquare) {
+  auto spec = Parse({{"s", "80"}});
+  ASSERT_TRUE(spec.ok());
+  EXPECT_EQ(spec->width, 80u);
+  EXPECT_EQ(spec->height, 80u);
+  EXPECT_EQ(spec->fit, Fit::kCover);
+  EXPECT_EQ(spec->CanonicalKey(), "w=80;h=80;fit=cover");
+  EXPECT_EQ(Key({{"s", "80"}}), Key({{"w", "80"}, {"h", "80"}, {"fit", "cover"}}));
+}
+
+TEST(TransformTest, DprIsFoldedIntoPixels) {
+  EXPECT_EQ(Key({{"w", "32"}, {"dpr", "2"}}), Key({{"w", "64"}}));
+  EXPECT_EQ(Key({{"dpr", "3"}}), "") << "dpr without a size changes nothing";
+  ExpectRefused({{"w", "3000"}, {"dpr", "2"}}, "dpr");
+}
+
+TEST(TransformTest, DefaultsAreLeftOutOfTheKey) {
+  EXPECT_EQ(Key({{"w", "100"}, {"fit", "cover"}}), "w=100") << "fit is moot with one side";
+  EXPECT_EQ(Key({{"w", "9"}, {"h", "9"}, {"fit", "inside"}, {"gravity", "north"}}),
+            "w=9;h=9;fit=inside")
+      << "gravity only matters for cover";
+  EXPECT_EQ(Key({{"fm", "png"}, {"q", "50"}}), "fm=png") << "quality is moot for PNG";
+  EXPECT_EQ(Key({{"rotate", "0"}, {"grayscale", "0"}}), "");
+}
+
+TEST(TransformTest, EveryParameterIsInTheKey) {
+  EXPECT_EQ(Key({{"w", "10"},
+                 {"h", "20"},
+                 {"fit", "cover"},
+                 {"g", "se"},
+                 {"crop", "0,0,0.5,0.5"},
+                 {"rotate", "90"},
+                 {"flip", "vh"},
+                 {"grayscale", ""},
+                 {"blur", "1.50"},
+                 {"sharpen", ""},
+                 {"bg", "f00"},
+                 {"fm", "webp"},
+                 {"q", "75"},
+                 {"enlarge", "1"}}),
+            "w=10;h=20;fit=cover;g=se;enlarge=1;crop=0,0,0.5,0.5;rot=90;flip=hv;gray=1;blur=1.5;"
+            "sharpen=1;bg=ff0000;fm=webp;q=75");
+}
+
+TEST(TransformTest, BadValuesNameTheirParameter) {
+  ExpectRefused({{"w", "0"}}, "w");
+  ExpectRefused({{"w", "-5"}}, "w");
+  ExpectRefused({{"h", "99999"}}, "h");
+  ExpectRefused({{"s", "abc"}}, "s");
+  ExpectRefused({{"q", "101"}}, "q");
+  ExpectRefused({{"fm", "gif"}}, "fm");
+  ExpectRefused({{"fit", "squash"}}, "fit");
+  ExpectRefused({{"gravity", "up"}}, "gravity");
+  ExpectRefused({{"crop", "0,0,1"}}, "crop");
+  ExpectRefused({{"crop", "0.6,0,0.5,1"}}, "crop");
+  ExpectRefused({{"crop", "0,0,0,1"}}, "crop");
+  ExpectRefused({{"rotate", "45"}}, "rotate");
+  ExpectRefused({{"flip", "x"}}, "flip");
+  ExpectRefused({{"bg", "zzz"}}, "bg");
+  ExpectRefused({{"blur", "0.1"}}, "blur");
+  ExpectRefused({{"dpr", "5"}}, "dpr");
+  ExpectRefused({{"dpr", "nan"}}, "dpr");
+  ExpectRefused({{"bogus", "1"}}, "bogus");
+}
+
+TEST(TransformTest, RepeatsAndConflictsAreRefused) {
+  ExpectRefused({{"w", "1"}, {"w", "2"}}, "w");
+  ExpectRefused({{"s", "1"}, {"size", "2"}}, "size");
+  ExpectRefused({{"s", "10"}, {"w", "20"}}, "s");
+}
+
+TEST(TransformTest, IgnoredNamesAreAccepted) {
+  std::string_view gravatar[] = {"d", "r", "f"};
+  auto spec = Parse({{"s", "40"}, {"d", "identicon"}, {"r", "pg"}}, gravatar);
+  ASSERT_TRUE(spec.ok());
+  EXPECT_EQ(spec->CanonicalKey(), "w=40;h=40;fit=cover");
+}
+
+TEST(TransformTest, AutoFormatFollowsAccept) {
+  auto spec = Parse({{"w", "64"}, {"fm", "auto"}});
+  ASSERT_TRUE(spec.ok());
+  TransformSpec webp = *spec, plain = *spec;
+  bool vary = false;
+  ResolveFormat(webp, "image/avif,image/webp,*/*", &vary);
+  EXPECT_TRUE(vary);
+  EXPECT_EQ(webp.CanonicalKey(), "w=64;fm=webp");
+  bool vary2 = false;
+  ResolveFormat(plain, "image/png,*/*", &vary2);
+  EXPECT_TRUE(vary2);
+  EXPECT_EQ(plain.CanonicalKey(), "w=64");
+  bool vary3 = false;
+  TransformSpec fixed = *Parse({{"fm", "png"}});
+  ResolveFormat(fixed, "image/webp", &vary3);
+  EXPECT_FALSE(vary3);
+}
+
+}  // namespace
+}  // namespace glint::core
