@@ -37,8 +37,8 @@ struct ImageHeader {
 };
 
 struct HeaderLimits {
-  uint32_t max_dimension = 65535;         // per side
-  uint64_t max_pixels = 100'000'000;      // width * height (decompression-bomb guard)
+  uint32_t max_dimension = 65535;     // per side
+  uint64_t max_pixels = 100'000'000;  // width * height (decompression-bomb guard)
 };
 
 // Reads the header of a JPEG, PNG or WebP image.
