@@ -105,6 +105,9 @@ class Service {
 
   // OK when the metadata store answers a read (for readiness probes).
   Status Ping() const;
+
+  // A fresh blob id (for blobs written outside the Service, such as rendered variants).
+  uint64_t AllocateBlobId() { return next_blob_id_++; }
   storage::BlobStore& blobs() { return blobs_; }
 
   // Maps a bearer token to a Principal. The admin token gives Principal::Admin().

@@ -35,6 +35,7 @@ enum class Cf : int {
   kBlobs,        // blob_id -> BlobLocation record
   kUploads,      // upload_id (16 B) -> pending upload record
   kSessions,     // sha256(token) -> session record
+  kVariants,     // photo_id + variant key -> variant record (blob location and format)
   kCount,
 };
 

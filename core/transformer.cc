@@ -1,0 +1,222 @@
+#include "core/transformer.h"
+
+#include <xxhash.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <thread>
+#include <vector>
+
+#include "codec/pipeline.h"
+#include "core/service.h"
+#include "storage/record.h"
+
+namespace glint::core {
+namespace {
+
+namespace asio = boost::asio;
+using storage::Cf;
+
+codec::PipelineOptions PipelineOptionsFor(const TransformSpec& spec,
+                                          const codec::HeaderLimits& limits) {
+  codec::PipelineOptions o;
+  o.geometry.width = spec.width;
+  o.geometry.height = spec.height;
+  o.geometry.fit = static_cast<codec::FitMode>(spec.fit);  // same order, checked below
+  o.geometry.gravity = static_cast<codec::Anchor>(spec.gravity);
+  if (spec.crop) {
+    o.geometry.crop_x = spec.crop->x;
+    o.geometry.crop_y = spec.crop->y;
+    o.geometry.crop_w = spec.crop->w;
+    o.geometry.crop_h = spec.crop->h;
+  }
+  o.geometry.enlarge = spec.enlarge;
+  o.rotate = spec.rotate;
+  o.flip_horizontal = spec.flip == Flip::kHorizontal || spec.flip == Flip::kBoth;
+  o.flip_vertical = spec.flip == Flip::kVertical || spec.flip == Flip::kBoth;
+  o.grayscale = spec.grayscale;
+  o.blur = spec.blur;
+  o.sharpen = spec.sharpen;
+  o.background = spec.background;
+  switch (spec.format) {
+    case OutputFormat::kJpeg:
+      o.format = codec::Format::kJpeg;
+      break;
+    case OutputFormat::kPng:
+      o.format = codec::Format::kPng;
+      break;
+    case OutputFormat::kWebp:
+      o.format = codec::Format::kWebp;
+      break;
+    default:
+      o.format = codec::Format::kUnknown;
+      break;
+  }
+  o.quality = spec.quality ? spec.quality : 80;
+  o.limits = limits;
+  return o;
+}
+static_assert(static_cast<int>(Fit::kOutside) == static_cast<int>(codec::FitMode::kOutside));
+static_assert(static_cast<int>(Gravity::kSouthWest) == static_cast<int>(codec::Anchor::kSouthWest));
+
+std::string VariantEtag(uint64_t source_checksum, const std::string& key) {
+  std::string material(reinterpret_cast<const char*>(&source_checksum), sizeof source_checksum);
+  material += key;
+  return BlobEtag(XXH3_64bits(material.data(), material.size()));
+}
+
+}  // namespace
+
+// One render in progress; waiters park on a timer that the leader cancels when done.
+struct Transformer::Flight {
+  std::mutex mu;
+  bool done = false;                      // GUARDED_BY(mu)
+  std::optional<Result<Variant>> result;  // GUARDED_BY(mu)
+  std::vector<std::pair<asio::any_io_executor, std::shared_ptr<asio::steady_timer>>> waiters;
+};
+
+Transformer::Transformer(storage::Db& db, storage::BlobStore& blobs,
+                         std::function<uint64_t()> next_blob_id, TransformerOptions options)
+    : db_(db),
+      blobs_(blobs),
+      options_(options),
+      cpu_(options.cpu_threads ? options.cpu_threads
+                               : std::max(1u, std::thread::hardware_concurrency())),
+      next_blob_id_(std::move(next_blob_id)) {}
+
+Transformer::~Transformer() { cpu_.join(); }
+
+std::optional<Variant> Transformer::FindInMemory(const std::string& key) {
+  Shard& s = shards_[std::hash<std::string>{}(key) % kShards];
+  std::lock_guard lock(s.mu);
+  auto it = s.index.find(key);
+  if (it == s.index.end()) return std::nullopt;
+  s.lru.splice(s.lru.begin(), s.lru, it->second);
+  return it->second->second;
+}
+
+void Transformer::Remember(const std::string& key, const Variant& v) {
+  const uint64_t size = v.bytes->size();
+  const uint64_t budget = options_.cache_bytes / kShards;
+  if (size > options_.max_cached_variant_bytes || size > budget) return;
+  Shard& s = shards_[std::hash<std::string>{}(key) % kShards];
+  std::lock_guard lock(s.mu);
+  if (s.index.contains(key)) return;
+  while (!s.lru.empty() && s.bytes + size > budget) {
+    s.bytes -= s.lru.back().second.bytes->size();
+    s.index.erase(s.lru.back().first);
+    s.lru.pop_back();
+  }
+  s.lru.emplace_front(key, v);
+  s.index.emplace(key, s.lru.begin());
+  s.bytes += size;
+}
+
+Result<Variant> Transformer::RenderAndStore(const SourceRef& source, const TransformSpec& spec,
+                                            const std::string& key,
+                                            const std::string& source_bytes) {
+  GLINT_ASSIGN_OR_RETURN(
+      codec::Rendered rendered,
+      codec::Render(std::span<const char>(source_bytes.data(), source_bytes.size()),
+                    PipelineOptionsFor(spec, options_.limits)));
+  ++renders_;
+  uint64_t blob_id = next_blob_id_();
+  GLINT_ASSIGN_OR_RETURN(
+      storage::BlobLocation loc,
+      blobs_.Append(blob_id, std::span<const char>(rendered.bytes.data(), rendered.bytes.size())));
+  loc.owner = source.owner;
+  storage::WriteBatch batch;
+  std::string encoded = loc.Encode();
+  batch.Put(Cf::kBlobs, storage::U64Key(blob_id), encoded);
+  batch.Put(Cf::kVariants, key, encoded);
+  GLINT_RETURN_IF_ERROR(db_.Write(batch));
+  Variant v{std::make_shared<const std::string>(std::move(rendered.bytes)), rendered.format,
+            VariantEtag(source.blob.checksum, key)};
+  Remember(key, v);
+  return v;
+}
+
+asio::awaitable<Result<Variant>> Transformer::Get(SourceRef source, TransformSpec spec) {
+  const std::string key = storage::U64Key(source.photo_id) + spec.CanonicalKey();
+  if (auto hit = FindInMemory(key)) co_return *hit;
+
+  // Persisted by an earlier render (perhaps before a restart).
+  auto row = db_.Get(Cf::kVariants, key);
+  if (!row.ok()) co_return row.status();
+  if (*row) {
+    auto loc = storage::BlobLocation::Decode(**row);
+    if (loc.ok()) {
+      auto bytes = co_await blobs_.ReadAsync(*loc);
+      // A variant that cannot be read is only a cache entry: render it again below.
+      if (bytes.ok()) {
+        codec::Format format = codec::Sniff(std::span<const char>(bytes->data(), bytes->size()));
+        Variant v{std::make_shared<const std::string>(std::move(*bytes)), format,
+                  VariantEtag(source.blob.checksum, key)};
+        Remember(key, v);
+        co_return v;
+      }
+    }
+  }
+
+  std::shared_ptr<Flight> flight;
+  bool leader = false;
+  {
+    std::lock_guard lock(flights_mu_);
+    auto& slot = flights_[key];
+    if (!slot) {
+      slot = std::make_shared<Flight>();
+      leader = true;
+    }
+    flight = slot;
+  }
+  if (!leader) {
+    auto executor = co_await asio::this_coro::executor;
+    auto timer =
+        std::make_shared<asio::steady_timer>(executor, asio::steady_timer::time_point::max());
+    {
+      std::lock_guard lock(flight->mu);
+      if (flight->done) co_return *flight->result;
+      flight->waiters.emplace_back(executor, timer);
+    }
+    // The leader cancels the timer when the result is in.
+    co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
+    std::lock_guard lock(flight->mu);
+    co_return *flight->result;
+  }
+
+  Result<Variant> result = Unavailable("the transform queue is full; retry shortly", "server_busy");
+  if (queued_.fetch_add(1) < options_.max_queue) {
+    auto source_bytes = co_await blobs_.ReadAsync(source.blob);
+    if (!source_bytes.ok()) {
+      result = source_bytes.status();
+    } else {
+      std::optional<Result<Variant>> out = co_await asio::co_spawn(
+          cpu_,
+          [&]() -> asio::awaitable<std::optional<Result<Variant>>> {
+            co_return RenderAndStore(source, spec, key, *source_bytes);
+          },
+          asio::use_awaitable);
+      result = std::move(*out);
+    }
+  }
+  --queued_;
+
+  {
+    std::lock_guard lock(flights_mu_);
+    flights_.erase(key);
+  }
+  {
+    std::lock_guard lock(flight->mu);
+    flight->done = true;
+    flight->result = result;
+    for (auto& [executor, timer] : flight->waiters)
+      asio::post(executor, [timer = timer] { timer->cancel(); });
+  }
+  co_return result;
+}
+
+}  // namespace glint::core

@@ -1,0 +1,100 @@
+// Serving transforms: a variant (a photo rendered for one canonical TransformSpec) is
+// computed once, then served from memory or from the blob store.
+//
+//   memory LRU (byte budget, sharded) -> `variants` CF + blob store -> render on the CPU pool
+//
+// Renders are single-flight: concurrent requests for one missing variant share one render.
+// The CPU pool is separate from the event loops and bounded: when `max_queue` renders are
+// already waiting or running, a miss is refused with kUnavailable ("server_busy", 503)
+// while hits keep being served. A rendered variant is stored durably (blob + variants row),
+// so a restart does not recompute it.
+//
+// Thread-safety: Get may be called from any event loop at once; the Transformer must
+// outlive every Get it started (Drain() waits for renders in flight).
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include "base/status.h"
+#include "codec/image_header.h"
+#include "core/transform.h"
+#include "storage/blob_store.h"
+#include "storage/db.h"
+
+namespace glint::core {
+
+struct TransformerOptions {
+  unsigned cpu_threads = 0;             // 0 = one per core
+  size_t max_queue = 64;                // renders waiting or running; more are refused (503)
+  uint64_t cache_bytes = 256ull << 20;  // memory for rendered variants
+  uint64_t max_cached_variant_bytes = 4ull << 20;
+  codec::HeaderLimits limits;  // decoder limits for sources
+};
+
+// What a source photo is, for rendering it.
+struct SourceRef {
+  uint64_t photo_id = 0;
+  storage::BlobLocation blob;
+  uint64_t owner = 0;
+};
+
+struct Variant {
+  std::shared_ptr<const std::string> bytes;
+  codec::Format format = codec::Format::kUnknown;
+  std::string etag;  // strong, from the source's checksum and the variant key
+};
+
+class Transformer {
+ public:
+  // `next_blob_id` hands out blob ids from the same sequence as the Service's (variant blobs
+  // are recorded in the blobs CF too, so ids stay unique across restarts).
+  Transformer(storage::Db& db, storage::BlobStore& blobs, std::function<uint64_t()> next_blob_id,
+              TransformerOptions options);
+  ~Transformer();  // joins the CPU pool
+
+  // The variant of `source` for `spec` (format already resolved; not the identity).
+  boost::asio::awaitable<Result<Variant>> Get(SourceRef source, TransformSpec spec);
+
+  // Renders performed so far (tests prove single-flight and persistence with it).
+  uint64_t renders() const { return renders_.load(); }
+
+ private:
+  struct Flight;
+  struct Shard {
+    std::mutex mu;
+    std::list<std::pair<std::string, Variant>> lru;  // front = most recent; GUARDED_BY(mu)
+    std::unordered_map<std::string, std::list<std::pair<std::string, Variant>>::iterator> index;
+    uint64_t bytes = 0;  // GUARDED_BY(mu)
+  };
+  static constexpr size_t kShards = 16;
+
+  std::optional<Variant> FindInMemory(const std::string& key);
+  void Remember(const std::string& key, const Variant& v);
+  Result<Variant> RenderAndStore(const SourceRef& source, const TransformSpec& spec,
+                                 const std::string& key, const std::string& source_bytes);
+
+  storage::Db& db_;
+  storage::BlobStore& blobs_;
+  TransformerOptions options_;
+  boost::asio::thread_pool cpu_;
+  std::atomic<size_t> queued_{0};
+  std::atomic<uint64_t> renders_{0};
+  std::function<uint64_t()> next_blob_id_;
+  std::array<Shard, kShards> shards_;
+  std::mutex flights_mu_;
+  std::unordered_map<std::string, std::shared_ptr<Flight>> flights_;  // GUARDED_BY(flights_mu_)
+};
+
+}  // namespace glint::core

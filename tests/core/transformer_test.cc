@@ -1,0 +1,136 @@
+#include "core/transformer.h"
+
+#include <gtest/gtest.h>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
+
+#include "tests/testutil/images.h"
+#include "tests/testutil/process.h"
+
+namespace glint::core {
+namespace {
+
+namespace asio = boost::asio;
+
+// co_spawn's future needs a default-constructible value.
+asio::awaitable<std::optional<Result<Variant>>> Wrapped(Transformer& t, SourceRef source,
+                                                        TransformSpec spec) {
+  co_return co_await t.Get(source, spec);
+}
+
+class TransformerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    db_ = std::move(storage::Db::Open(dir_.path() + "/db", {})).value();
+    blobs_ = std::move(storage::BlobStore::Open(dir_.path() + "/blobs", {})).value();
+    std::string jpeg = testutil::MakeJpeg(400, 300);
+    source_.photo_id = 7;
+    source_.owner = 1;
+    source_.blob =
+        std::move(blobs_->Append(next_blob_++, std::span<const char>(jpeg.data(), jpeg.size())))
+            .value();
+  }
+
+  std::unique_ptr<Transformer> Make(size_t max_queue = 64) {
+    TransformerOptions o;
+    o.cpu_threads = 2;
+    o.max_queue = max_queue;
+    return std::make_unique<Transformer>(
+        *db_, *blobs_, [this] { return next_blob_++; }, o);
+  }
+
+  static TransformSpec Spec(std::vector<std::pair<std::string, std::string>> params) {
+    return std::move(ParseTransform(params, TransformLimits{})).value();
+  }
+
+  Result<Variant> GetOne(Transformer& t, const TransformSpec& spec) {
+    asio::io_context io;
+    auto fut = asio::co_spawn(io, Wrapped(t, source_, spec), asio::use_future);
+    io.run();
+    return *fut.get();
+  }
+
+  testutil::TempDir dir_;
+  std::unique_ptr<storage::Db> db_;
+  std::unique_ptr<storage::BlobStore> blobs_;
+  std::atomic<uint64_t> next_blob_{1};
+  SourceRef source_;
+};
+
+TEST_F(TransformerTest, RendersOnceThenServesFromMemory) {
+  auto t = Make();
+  TransformSpec spec = Spec({{"w", "100"}});
+  auto first = GetOne(*t, spec);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  auto header =
+      codec::ReadHeader(std::span<const char>(first->bytes->data(), first->bytes->size()));
+  ASSERT_TRUE(header.ok());
+  EXPECT_EQ(header->width, 100u);
+  EXPECT_EQ(header->height, 75u);
+  EXPECT_EQ(first->format, codec::Format::kJpeg);
+  auto second = GetOne(*t, Spec({{"w", "100"}}));
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(t->renders(), 1u);
+  EXPECT_EQ(*second->bytes, *first->bytes);
+  EXPECT_EQ(second->etag, first->etag);
+}
+
+TEST_F(TransformerTest, ConcurrentMissesShareOneRender) {
+  auto t = Make();
+  TransformSpec spec = Spec({{"s", "64"}, {"fm", "webp"}});
+  asio::io_context io;
+  std::vector<std::future<std::optional<Result<Variant>>>> results;
+  for (int i = 0; i < 20; ++i)
+    results.push_back(asio::co_spawn(io, Wrapped(*t, source_, spec), asio::use_future));
+  io.run();
+  std::string bytes;
+  for (auto& f : results) {
+    Result<Variant> v = *f.get();
+    ASSERT_TRUE(v.ok()) << v.status().ToString();
+    if (bytes.empty()) bytes = *v->bytes;
+    EXPECT_EQ(*v->bytes, bytes);
+    EXPECT_EQ(v->format, codec::Format::kWebp);
+  }
+  EXPECT_EQ(t->renders(), 1u) << "one transform for twenty concurrent requests";
+}
+
+TEST_F(TransformerTest, RenderedVariantsSurviveARestart) {
+  TransformSpec spec = Spec({{"w", "50"}, {"fm", "png"}});
+  std::string etag;
+  {
+    auto t = Make();
+    auto v = GetOne(*t, spec);
+    ASSERT_TRUE(v.ok());
+    etag = v->etag;
+  }
+  auto again = Make();
+  auto v = GetOne(*again, spec);
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(again->renders(), 0u) << "read back from the blob store, not recomputed";
+  EXPECT_EQ(v->etag, etag);
+  EXPECT_EQ(v->format, codec::Format::kPng);
+}
+
+TEST_F(TransformerTest, FullQueueRefusesMissesButServesStoredVariants) {
+  TransformSpec stored = Spec({{"w", "40"}});
+  ASSERT_TRUE(GetOne(*Make(), stored).ok());
+  auto busy = Make(/*max_queue=*/0);
+  auto miss = GetOne(*busy, Spec({{"w", "41"}}));
+  ASSERT_FALSE(miss.ok());
+  EXPECT_EQ(miss.status().code(), Code::kUnavailable);
+  EXPECT_EQ(miss.status().reason(), "server_busy");
+  EXPECT_TRUE(GetOne(*busy, stored).ok());
+}
+
+TEST_F(TransformerTest, DistinctSpecsAreDistinctVariants) {
+  auto t = Make();
+  auto a = GetOne(*t, Spec({{"w", "60"}}));
+  auto b = GetOne(*t, Spec({{"w", "60"}, {"grayscale", ""}}));
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_NE(a->etag, b->etag);
+  EXPECT_EQ(t->renders(), 2u);
+}
+
+}  // namespace
+}  // namespace glint::core
