@@ -90,6 +90,10 @@ Transformer::Transformer(storage::Db& db, storage::BlobStore& blobs,
 
 Transformer::~Transformer() { cpu_.join(); }
 
+std::string Transformer::EtagFor(const SourceRef& source, const TransformSpec& spec) {
+  return VariantEtag(source.blob.checksum, storage::U64Key(source.photo_id) + spec.CanonicalKey());
+}
+
 std::optional<Variant> Transformer::FindInMemory(const std::string& key) {
   Shard& s = shards_[std::hash<std::string>{}(key) % kShards];
   std::lock_guard lock(s.mu);

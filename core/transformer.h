@@ -67,6 +67,10 @@ class Transformer {
   // The variant of `source` for `spec` (format already resolved; not the identity).
   boost::asio::awaitable<Result<Variant>> Get(SourceRef source, TransformSpec spec);
 
+  // The ETag a variant of `source` for `spec` has, known without rendering it (so a
+  // conditional request can be answered 304 before any work).
+  static std::string EtagFor(const SourceRef& source, const TransformSpec& spec);
+
   // Renders performed so far (tests prove single-flight and persistence with it).
   uint64_t renders() const { return renders_.load(); }
 

@@ -3,6 +3,7 @@
 #include <charconv>
 #include <ctime>
 #include <optional>
+#include <span>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -220,9 +221,10 @@ awaitable<std::invoke_result_t<F&>> Api::RunBlocking(F fn) {
   co_return std::move(*out);
 }
 
-Api::Api(core::Service& service, asio::thread_pool& blocking, ApiOptions options,
-         std::function<bool()> ready)
+Api::Api(core::Service& service, core::Transformer& transformer, asio::thread_pool& blocking,
+         ApiOptions options, std::function<bool()> ready)
     : service_(service),
+      transformer_(transformer),
       blocking_(blocking),
       options_(std::move(options)),
       ready_(std::move(ready)),
@@ -259,6 +261,7 @@ void Api::Register(Router& r) {
   r.Add(verb::get, "/avatar/{hash}", 0, bind(&Api::Avatar));
   r.Add(verb::get, "/{hash}", 0, bind(&Api::BareAvatar));
   r.Add(verb::get, "/raw/{blob}", 0, bind(&Api::Raw));
+  r.Add(verb::get, "/p/{id}", 0, bind(&Api::PhotoImage));
 }
 
 awaitable<Response> Api::Healthz(RequestContext&) {
@@ -520,21 +523,57 @@ awaitable<Response> Api::ServeAvatar(RequestContext& ctx, std::string_view segme
     co_return ErrorResponse(bhttp::status::bad_request, "invalid_hash",
                             "the avatar hash must be 32 (MD5) or 64 (SHA-256) hex characters");
   }
-  // Gravatar's parameters (s, size, d, r, f...) are accepted; sizing arrives with the
-  // transform pipeline, so for now any well-formed query serves the original.
   auto ref = service_.ResolveAvatar(*hash);
   if (!ref.ok()) co_return ErrorResponse(ref.status());
-  const std::string& cache = avatar_cache_control_;
-  if (NotModified(ctx.request, ref->etag)) {
-    Response res{bhttp::status::not_modified, 11};
-    res.set(bhttp::field::etag, ref->etag);
-    res.set(bhttp::field::cache_control, cache);
+  // Gravatar's own parameters are accepted; the default-image ones arrive in a later issue.
+  static constexpr std::string_view kGravatarOnly[] = {"d",      "default", "r",
+                                                       "rating", "f",       "forcedefault"};
+  co_return co_await ServeImage(ctx, core::SourceRef{ref->photo_id, ref->blob, ref->user_id},
+                                ref->format, avatar_cache_control_, kGravatarOnly);
+}
+
+awaitable<Response> Api::PhotoImage(RequestContext& ctx) {
+  auto actor = Authorize(service_, ctx);
+  if (!actor.ok()) co_return ErrorResponse(actor.status());
+  auto id = PathId(ctx, "id");
+  if (!id.ok()) co_return ErrorResponse(id.status());
+  auto photo = service_.GetPhoto(*actor, *id);
+  if (!photo.ok()) co_return ErrorResponse(photo.status());
+  auto loc = service_.AuthorizeBlob(*actor, photo->photo.blob_id);
+  if (!loc.ok()) co_return ErrorResponse(loc.status());
+  static const std::string kPrivate = "private, max-age=0, must-revalidate";
+  co_return co_await ServeImage(ctx, core::SourceRef{photo->photo.id, *loc, photo->photo.owner},
+                                photo->photo.format, kPrivate, {});
+}
+
+awaitable<Response> Api::ServeImage(RequestContext& ctx, const core::SourceRef& source,
+                                    codec::Format source_format, const std::string& cache_control,
+                                    std::span<const std::string_view> ignored) {
+  Query q = ParseQuery(ctx);
+  auto spec = core::ParseTransform(q.items, options_.transform_limits, ignored);
+  if (!spec.ok()) co_return ErrorResponse(spec.status());
+  bool vary = false;
+  core::ResolveFormat(*spec, ctx.request[bhttp::field::accept], &vary);
+  const bool identity = spec->IsIdentity();
+  const std::string etag =
+      identity ? core::BlobEtag(source.blob.checksum) : core::Transformer::EtagFor(source, *spec);
+  Response res;
+  if (NotModified(ctx.request, etag)) {
+    res = Response{bhttp::status::not_modified, 11};
+    res.set(bhttp::field::etag, etag);
+    res.set(bhttp::field::cache_control, cache_control);
     res.set(bhttp::field::access_control_allow_origin, "*");
-    co_return res;
+  } else if (identity) {
+    auto bytes = co_await service_.blobs().ReadAsync(source.blob);
+    if (!bytes.ok()) co_return ErrorResponse(bytes.status());
+    res = ImageResponse(std::move(*bytes), source_format, etag, cache_control);
+  } else {
+    auto variant = co_await transformer_.Get(source, *spec);
+    if (!variant.ok()) co_return ErrorResponse(variant.status());
+    res = ImageResponse(*variant->bytes, variant->format, etag, cache_control);
   }
-  auto bytes = co_await service_.blobs().ReadAsync(ref->blob);
-  if (!bytes.ok()) co_return ErrorResponse(bytes.status());
-  co_return ImageResponse(std::move(*bytes), ref->format, ref->etag, cache);
+  if (vary) res.set(bhttp::field::vary, "Accept");
+  co_return res;
 }
 
 awaitable<Response> Api::Raw(RequestContext& ctx) {

@@ -14,6 +14,8 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include "core/service.h"
+#include "core/transform.h"
+#include "core/transformer.h"
 #include "http/router.h"
 
 namespace glint::http {
@@ -25,13 +27,14 @@ struct ApiOptions {
   // Writes and password hashes waiting for or running on the blocking pool; past it the
   // request is answered 503 (Retry-After) instead of queueing without bound.
   size_t max_blocking_queue = 256;
+  core::TransformLimits transform_limits;
 };
 
 class Api {
  public:
   // `ready` tells /readyz whether the server accepts traffic (false while draining).
-  Api(core::Service& service, boost::asio::thread_pool& blocking, ApiOptions options,
-      std::function<bool()> ready);
+  Api(core::Service& service, core::Transformer& transformer, boost::asio::thread_pool& blocking,
+      ApiOptions options, std::function<bool()> ready);
 
   void Register(Router& router);
 
@@ -55,6 +58,12 @@ class Api {
   boost::asio::awaitable<Response> Avatar(RequestContext& ctx);
   boost::asio::awaitable<Response> BareAvatar(RequestContext& ctx);
   boost::asio::awaitable<Response> Raw(RequestContext& ctx);
+  boost::asio::awaitable<Response> PhotoImage(RequestContext& ctx);
+  // Serves `source` as stored (no transform asked) or the variant the query names.
+  boost::asio::awaitable<Response> ServeImage(RequestContext& ctx, const core::SourceRef& source,
+                                              codec::Format source_format,
+                                              const std::string& cache_control,
+                                              std::span<const std::string_view> ignored);
 
   boost::asio::awaitable<Response> ServeAvatar(RequestContext& ctx, std::string_view segment,
                                                bool bare);
@@ -65,6 +74,7 @@ class Api {
   boost::asio::awaitable<std::invoke_result_t<F&>> RunBlocking(F fn);
 
   core::Service& service_;
+  core::Transformer& transformer_;
   boost::asio::thread_pool& blocking_;
   ApiOptions options_;
   std::function<bool()> ready_;

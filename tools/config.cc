@@ -153,6 +153,18 @@ const std::vector<Option>& AllOptions() {
         1ull << 40, [](Config& c, uint64_t n) { c.server.max_body_bytes_in_flight = n; }),
       U("max_blocking_queue", "writes and password hashes queued at once; more get 503", "256", 1,
         1 << 20, [](Config& c, uint64_t n) { c.api.max_blocking_queue = n; }),
+      U("transform_threads", "CPU threads for image transforms (0 = one per core)", "0", 0, 1024,
+        [](Config& c, uint64_t n) { c.transformer.cpu_threads = static_cast<unsigned>(n); }),
+      U("transform_queue", "transforms waiting or running at once; more get 503", "64", 1, 1 << 20,
+        [](Config& c, uint64_t n) { c.transformer.max_queue = n; }),
+      U("variant_cache_bytes", "memory for rendered variants", "268435456", 0, 1ull << 40,
+        [](Config& c, uint64_t n) { c.transformer.cache_bytes = n; }),
+      U("max_output_dimension", "largest width or height a transform may produce", "4096", 16,
+        16384,
+        [](Config& c, uint64_t n) {
+          c.api.transform_limits.max_width = c.api.transform_limits.max_height =
+              static_cast<uint32_t>(n);
+        }),
       B("access_log", "log one line per request", "true",
         [](Config& c, bool b) { c.server.access_log = b; }),
       S("log_level", "debug, info, warn or error", "info",
@@ -268,6 +280,8 @@ struct Stack {
   std::unique_ptr<storage::BlobStore> blobs;
   SystemClock clock;
   std::unique_ptr<core::Service> service;
+  // Declared last: destroyed first, joining renders that still write to the stores.
+  std::unique_ptr<core::Transformer> transformer;
 };
 
 Result<std::unique_ptr<Stack>> OpenStack(Config& config) {
@@ -299,6 +313,11 @@ Result<std::unique_ptr<Stack>> OpenStack(Config& config) {
                          storage::BlobStore::Open(config.data_dir + "/blobs", config.blobs));
   GLINT_ASSIGN_OR_RETURN(stack->service, core::Service::Create(*stack->db, *stack->blobs,
                                                                stack->clock, config.service));
+  config.transformer.limits = config.service.image_limits;
+  core::Service* service = stack->service.get();
+  stack->transformer = std::make_unique<core::Transformer>(
+      *stack->db, *stack->blobs, [service] { return service->AllocateBlobId(); },
+      config.transformer);
   return stack;
 }
 
@@ -356,7 +375,7 @@ int Serve(Config config) {
   boost::asio::thread_pool blocking(config.blocking_threads);
   http::Router router;
   std::unique_ptr<http::Server> server;
-  http::Api api(*(*stack)->service, blocking, config.api,
+  http::Api api(*(*stack)->service, *(*stack)->transformer, blocking, config.api,
                 [&server] { return server && !server->draining(); });
   api.Register(router);
   server = std::make_unique<http::Server>(router, config.server);

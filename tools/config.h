@@ -11,6 +11,7 @@
 
 #include "base/status.h"
 #include "core/service.h"
+#include "core/transformer.h"
 #include "http/handlers.h"
 #include "http/server.h"
 #include "storage/blob_store.h"
@@ -24,6 +25,7 @@ struct Config {
   http::ApiOptions api;
   core::ServiceOptions service;
   storage::BlobStoreOptions blobs;
+  core::TransformerOptions transformer;
   unsigned blocking_threads = 4;
   std::string log_level = "info";
   uint64_t kdf_memlimit_kib = 0;  // 0 = libsodium's INTERACTIVE limits

@@ -17,6 +17,13 @@ namespace {
 
 namespace json = boost::json;
 
+ApiOptions Options(std::string public_url, size_t max_blocking_queue) {
+  ApiOptions o;
+  o.public_url = std::move(public_url);
+  o.max_blocking_queue = max_blocking_queue;
+  return o;
+}
+
 class HandlersTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -27,8 +34,10 @@ class HandlersTest : public ::testing::Test {
     opt.admin_token = "admin-token-for-handler-tests";
     opt.kdf = {1, 8192};
     service_ = std::move(core::Service::Create(*db_, *blobs_, clock_, opt)).value();
-    api_ = std::make_unique<Api>(*service_, pool_, ApiOptions{"https://img.example", 300, 64 << 10},
-                                 [] { return true; });
+    transformer_ = std::make_unique<core::Transformer>(
+        *db_, *blobs_, [this] { return service_->AllocateBlobId(); }, core::TransformerOptions{});
+    api_ = std::make_unique<Api>(*service_, *transformer_, pool_,
+                                 Options("https://img.example", 256), [] { return true; });
     api_->Register(router_);
   }
 
@@ -57,6 +66,7 @@ class HandlersTest : public ::testing::Test {
   std::unique_ptr<storage::Db> db_;
   std::unique_ptr<storage::BlobStore> blobs_;
   std::unique_ptr<core::Service> service_;
+  std::unique_ptr<core::Transformer> transformer_;
   boost::asio::thread_pool pool_{2};
   Router router_;
   std::unique_ptr<Api> api_;
@@ -103,15 +113,32 @@ TEST_F(HandlersTest, AccountUploadAndAvatarWithoutASocket) {
   ASSERT_EQ(photo.result(), bhttp::status::created) << photo.body();
   EXPECT_EQ(Body(photo)["selected"].as_bool(), true);
 
-  Response avatar = Call(bhttp::verb::get, "/avatar/" + md5 + "?s=64");
-  ASSERT_EQ(avatar.result(), bhttp::status::ok);
-  EXPECT_EQ(avatar.body(), png);
+  Response original = Call(bhttp::verb::get, "/avatar/" + md5);
+  ASSERT_EQ(original.result(), bhttp::status::ok);
+  EXPECT_EQ(original.body(), png);
+  Response avatar = Call(bhttp::verb::get, "/avatar/" + md5 + "?s=64&d=mp");
+  ASSERT_EQ(avatar.result(), bhttp::status::ok) << avatar.body();
+  auto header =
+      codec::ReadHeader(std::span<const char>(avatar.body().data(), avatar.body().size()));
+  ASSERT_TRUE(header.ok());
+  EXPECT_EQ(header->width, 10u) << "a square, never larger than the source";
+  EXPECT_EQ(header->height, 10u);
   EXPECT_EQ(avatar[bhttp::field::content_type], "image/png");
   EXPECT_EQ(avatar[bhttp::field::cache_control], "public, max-age=300");
+  EXPECT_NE(avatar[bhttp::field::etag], original[bhttp::field::etag]);
   std::string etag(avatar[bhttp::field::etag]);
-  Response again =
-      Call(bhttp::verb::get, "/avatar/" + md5, {}, {{bhttp::field::if_none_match, "W/" + etag}});
-  EXPECT_EQ(again.result(), bhttp::status::not_modified);
+  Response again = Call(bhttp::verb::get, "/avatar/" + md5 + "?size=64", {},
+                        {{bhttp::field::if_none_match, "W/" + etag}});
+  EXPECT_EQ(again.result(), bhttp::status::not_modified)
+      << "same variant, same ETag, answered before any work";
+  Response bad = Call(bhttp::verb::get, "/avatar/" + md5 + "?s=0");
+  EXPECT_EQ(bad.result(), bhttp::status::bad_request);
+  EXPECT_NE(bad.body().find("invalid_parameter"), std::string::npos);
+  Response webp = Call(bhttp::verb::get, "/avatar/" + md5 + "?s=8&fm=auto", {},
+                       {{bhttp::field::accept, "image/webp,*/*"}});
+  ASSERT_EQ(webp.result(), bhttp::status::ok) << webp.body();
+  EXPECT_EQ(webp[bhttp::field::content_type], "image/webp");
+  EXPECT_EQ(webp[bhttp::field::vary], "Accept");
 }
 
 TEST_F(HandlersTest, UploadUrlIsCheckedBeforeTheBodyIsRead) {
@@ -141,7 +168,7 @@ TEST_F(HandlersTest, BadInputIsA4xxNamingTheField) {
 }
 
 TEST_F(HandlersTest, AFullBlockingQueueAnswers503InsteadOfQueueing) {
-  Api busy(*service_, pool_, ApiOptions{"", 300, 64 << 10, /*max_blocking_queue=*/0},
+  Api busy(*service_, *transformer_, pool_, Options("", /*max_blocking_queue=*/0),
            [] { return true; });
   Router router;
   busy.Register(router);

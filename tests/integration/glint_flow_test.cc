@@ -14,6 +14,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 
+#include "codec/image_header.h"
 #include "tests/testutil/http_client.h"
 #include "tests/testutil/images.h"
 #include "tests/testutil/process.h"
@@ -149,16 +150,33 @@ TEST_F(GlintFlowTest, GravatarFlowServesTheActivePhotoByEitherHash) {
   EXPECT_EQ(Str(photo, "format"), "jpeg");
   EXPECT_TRUE(photo["selected"].as_bool()) << "the first photo becomes the avatar";
 
-  HttpResponse a = client_->Get("/avatar/" + md5 + "?s=80");
+  HttpResponse a = client_->Get("/avatar/" + md5);
   ASSERT_EQ(a.status, 200) << a.body;
-  EXPECT_EQ(a.body, jpeg);
+  EXPECT_EQ(a.body, jpeg) << "no parameters: the original bytes";
   EXPECT_EQ(a.Header("content-type"), "image/jpeg");
   EXPECT_FALSE(a.Header("etag").empty());
   EXPECT_NE(a.Header("cache-control").find("max-age="), std::string::npos);
 
   std::string upper = sha;
   for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  EXPECT_EQ(client_->Get("/avatar/" + upper + ".jpg?size=200&d=404").body, jpeg);
+  // Gravatar sizing: a square, cropped to fill, never larger than the source (96x80).
+  HttpResponse sized = client_->Get("/avatar/" + upper + ".jpg?s=48&d=404");
+  ASSERT_EQ(sized.status, 200) << sized.body;
+  auto sized_header =
+      codec::ReadHeader(std::span<const char>(sized.body.data(), sized.body.size()));
+  ASSERT_TRUE(sized_header.ok());
+  EXPECT_EQ(sized_header->width, 48u);
+  EXPECT_EQ(sized_header->height, 48u);
+  EXPECT_NE(sized.Header("etag"), a.Header("etag"));
+  HttpResponse capped = client_->Get("/avatar/" + md5 + "?size=200");
+  auto capped_header =
+      codec::ReadHeader(std::span<const char>(capped.body.data(), capped.body.size()));
+  ASSERT_TRUE(capped_header.ok());
+  EXPECT_EQ(capped_header->width, 80u);
+  EXPECT_EQ(capped_header->height, 80u);
+  HttpResponse webp = client_->Get("/avatar/" + md5 + "?s=32&fm=webp&q=75");
+  EXPECT_EQ(webp.Header("content-type"), "image/webp");
+  EXPECT_EQ(client_->Get("/avatar/" + md5 + "?s=32&bogus=1").status, 400);
   EXPECT_EQ(client_->Get("/" + md5 + ".png").body, jpeg) << "bare Gravatar path";
 
   HttpResponse head = client_->Request("HEAD", "/avatar/" + md5);
@@ -545,10 +563,34 @@ TEST_F(GlintFlowTest, HeadOfNotModifiedCarriesNoContentLength) {
   EXPECT_EQ(out.find("Content-Length"), std::string::npos) << out;
 }
 
+TEST_F(GlintFlowTest, PhotoTransformsAreForThoseWhoMaySeeThePhoto) {
+  Start();
+  std::string owner = CreateUserAndLogin("nina@example.com");
+  std::string other = CreateUserAndLogin("omar@example.com");
+  json::object photo = UploadAndRegister(owner, testutil::MakeJpeg(400, 300));
+  std::string path = "/p/" + Str(photo, "image_id");
+  HttpResponse small = client_->Get(path + "?w=100&fm=png", Bearer(owner));
+  ASSERT_EQ(small.status, 200) << small.body;
+  EXPECT_EQ(small.Header("content-type"), "image/png");
+  auto header = codec::ReadHeader(std::span<const char>(small.body.data(), small.body.size()));
+  ASSERT_TRUE(header.ok());
+  EXPECT_EQ(header->width, 100u);
+  EXPECT_EQ(header->height, 75u);
+  EXPECT_NE(small.Header("cache-control").find("private"), std::string::npos);
+  EXPECT_EQ(client_->Get(path + "?w=100", Bearer(other)).status, 404);
+  EXPECT_EQ(client_->Get(path + "?w=100").status, 404);
+  EXPECT_EQ(ErrorCode(client_->Get(path + "?w=99999", Bearer(owner))), "invalid_parameter");
+}
+
 TEST_F(GlintFlowTest, RequestPathsCannotForgeLogLines) {
   Start();
   EXPECT_EQ(client_->Get("/avatar/%0aFORGED%20LINE").status, 400);
-  std::string log = server_->log();
+  // The access line is written after the response: wait for it.
+  std::string log;
+  for (int i = 0; i < 100 && log.find("FORGED") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    log = server_->log();
+  }
   EXPECT_EQ(log.find("\nFORGED LINE"), std::string::npos) << log;
   EXPECT_NE(log.find("\\x0aFORGED LINE"), std::string::npos) << log;
 }
