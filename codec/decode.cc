@@ -1,4 +1,5 @@
 #include "codec/decode.h"
+#include "codec/handles.h"
 
 #include <spng.h>
 #include <turbojpeg.h>
@@ -21,26 +22,10 @@ namespace {
 constexpr char kCorruptImage[] = "corrupt_image";
 constexpr char kImageTooLarge[] = "image_too_large";
 
-// The same bounds as ReadHeader() (image_header.cc) sets: libspng's own ceiling on a side,
-// and the memory ancillary chunks may make it spend.
-constexpr uint32_t kSpngMaxDimension = 0x7fffffff;
-constexpr size_t kPngMaxChunkBytes = 8u << 20;
-constexpr size_t kPngMaxChunkCacheBytes = 32u << 20;
-
 // The DCT scales tried by shrink-on-load, largest first.
 constexpr uint32_t kJpegShrinks[] = {8, 4, 2};
 
 Status Corrupt(std::string message) { return UnsupportedMedia(std::move(message), kCorruptImage); }
-
-struct TjDestroyer {
-  void operator()(void* handle) const { tjDestroy(handle); }
-};
-using TjHandle = std::unique_ptr<void, TjDestroyer>;
-
-struct SpngCtxFree {
-  void operator()(spng_ctx* ctx) const { spng_ctx_free(ctx); }
-};
-using SpngCtx = std::unique_ptr<spng_ctx, SpngCtxFree>;
 
 struct AnimDecoderDelete {
   void operator()(WebPAnimDecoder* dec) const { WebPAnimDecoderDelete(dec); }

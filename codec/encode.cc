@@ -1,4 +1,5 @@
 #include "codec/encode.h"
+#include "codec/handles.h"
 
 #include <spng.h>
 #include <turbojpeg.h>
@@ -21,23 +22,6 @@ constexpr uint32_t kMaxPngDimension = 0x7FFFFFFF;  // PNG's 2^31 - 1
 // Below this JPEG quality chroma is subsampled 4:2:0; from it up, 4:4:4, because at high
 // quality the colour smearing of 4:2:0 on edges is what people notice first.
 constexpr int kJpegFullChromaQuality = 90;
-
-struct TjDestroyer {
-  void operator()(void* handle) const { tjDestroy(handle); }
-};
-struct TjFree {
-  void operator()(unsigned char* buffer) const { tjFree(buffer); }
-};
-struct SpngCtxFree {
-  void operator()(spng_ctx* ctx) const { spng_ctx_free(ctx); }
-};
-// libspng hands its output buffer over, allocated with the default (malloc) allocator.
-struct MallocFree {
-  void operator()(void* p) const { std::free(p); }
-};
-struct WebpFree {
-  void operator()(uint8_t* p) const { WebPFree(p); }
-};
 
 Status Validate(const Image& image, const EncodeOptions& options) {
   if (image.premultiplied) {
@@ -101,7 +85,7 @@ Result<std::string> EncodeJpeg(const Image& image, const EncodeOptions& options)
     flattened = FlattenAlpha(image, options.background);
     rgb = flattened.data();
   }
-  std::unique_ptr<void, TjDestroyer> tj(tjInitCompress());
+  TjHandle tj(tjInitCompress());
   if (!tj) return Internal("tjInitCompress failed");
   const int subsampling = options.quality < kJpegFullChromaQuality ? TJSAMP_420 : TJSAMP_444;
   const int flags = options.progressive ? TJFLAG_PROGRESSIVE : 0;
@@ -110,7 +94,7 @@ Result<std::string> EncodeJpeg(const Image& image, const EncodeOptions& options)
   const int rc = tjCompress2(tj.get(), rgb, static_cast<int>(image.width),
                              static_cast<int>(image.width) * 3, static_cast<int>(image.height),
                              TJPF_RGB, &raw, &size, subsampling, options.quality, flags);
-  std::unique_ptr<unsigned char, TjFree> jpeg(raw);
+  TjBuffer jpeg(raw);
   if (rc != 0 || !jpeg) {
     return Internal(std::string("JPEG encoding failed: ") + tjGetErrorStr2(tj.get()));
   }
@@ -118,7 +102,7 @@ Result<std::string> EncodeJpeg(const Image& image, const EncodeOptions& options)
 }
 
 Result<std::string> EncodePng(const Image& image) {
-  std::unique_ptr<spng_ctx, SpngCtxFree> ctx(spng_ctx_new(SPNG_CTX_ENCODER));
+  SpngCtx ctx(spng_ctx_new(SPNG_CTX_ENCODER));
   if (!ctx) return Internal("spng_ctx_new failed");
   spng_ihdr ihdr{};
   ihdr.width = image.width;
@@ -133,7 +117,7 @@ Result<std::string> EncodePng(const Image& image) {
   }
   if (rc != 0) return Internal(std::string("PNG encoding failed: ") + spng_strerror(rc));
   size_t size = 0;
-  std::unique_ptr<void, MallocFree> png(spng_get_png_buffer(ctx.get(), &size, &rc));
+  MallocBuffer png(spng_get_png_buffer(ctx.get(), &size, &rc));
   if (!png || rc != 0) {
     return Internal(std::string("PNG encoding failed: ") + spng_strerror(rc));
   }
@@ -155,7 +139,7 @@ Result<std::string> EncodeWebp(const Image& image, const EncodeOptions& options)
     size = image.has_alpha() ? WebPEncodeRGBA(pixels, width, height, stride, quality, &raw)
                              : WebPEncodeRGB(pixels, width, height, stride, quality, &raw);
   }
-  std::unique_ptr<uint8_t, WebpFree> webp(raw);
+  WebpBuffer webp(raw);
   if (size == 0 || !webp) return Internal("WebP encoding failed");
   return std::string(reinterpret_cast<const char*>(webp.get()), size);
 }

@@ -1,4 +1,5 @@
 #include "codec/image_header.h"
+#include "codec/handles.h"
 
 #include <spng.h>
 #include <turbojpeg.h>
@@ -18,13 +19,6 @@ namespace {
 constexpr char kNotAnImage[] = "not_an_image";
 constexpr char kImageTooLarge[] = "image_too_large";
 
-// libspng refuses limits above 2^31 - 1 (the PNG format's own ceiling).
-constexpr uint32_t kSpngMaxDimension = 0x7fffffff;
-// Ancillary chunks before IDAT (iCCP, text, eXIf, ...) are read, some inflated, and cached
-// while validating the header; these bound the memory a hostile file can make us spend.
-constexpr size_t kPngMaxChunkBytes = 8u << 20;
-constexpr size_t kPngMaxChunkCacheBytes = 32u << 20;
-
 // The marker walk gives up after this many segments: real files have a few dozen before
 // the first scan, and the walk must stay cheap on adversarial input.
 constexpr int kJpegMaxSegments = 1024;
@@ -32,16 +26,6 @@ constexpr uint16_t kExifOrientationTag = 0x0112;
 constexpr uint16_t kTiffTypeShort = 3;
 
 Status NotAnImage(std::string message) { return UnsupportedMedia(std::move(message), kNotAnImage); }
-
-struct TjDestroyer {
-  void operator()(void* handle) const { tjDestroy(handle); }
-};
-using TjHandle = std::unique_ptr<void, TjDestroyer>;
-
-struct SpngCtxFree {
-  void operator()(spng_ctx* ctx) const { spng_ctx_free(ctx); }
-};
-using SpngCtx = std::unique_ptr<spng_ctx, SpngCtxFree>;
 
 std::span<const unsigned char> AsBytes(std::span<const char> bytes) {
   return {reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size()};

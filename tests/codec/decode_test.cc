@@ -1,4 +1,5 @@
 #include "codec/decode.h"
+#include "codec/handles.h"
 
 #include <gtest/gtest.h>
 #include <spng.h>
@@ -28,22 +29,6 @@ using testutil::MakeWebp;
 
 using Pixels = std::vector<unsigned char>;
 
-struct TjDestroyer {
-  void operator()(void* handle) const { tjDestroy(handle); }
-};
-struct TjFree {
-  void operator()(unsigned char* buffer) const { tjFree(buffer); }
-};
-struct SpngCtxFree {
-  void operator()(spng_ctx* ctx) const { spng_ctx_free(ctx); }
-};
-struct MallocFree {
-  void operator()(void* p) const { std::free(p); }
-};
-struct WebpFree {
-  void operator()(uint8_t* p) const { WebPFree(p); }
-};
-
 std::span<const char> Bytes(const std::string& s) { return {s.data(), s.size()}; }
 
 // `width` x `height` pixels, each a copy of `pixel`.
@@ -56,13 +41,13 @@ Pixels Flat(int width, int height, std::initializer_list<unsigned char> pixel) {
 
 std::string EncodeJpeg(const Pixels& pixels, int width, int height, TJPF format, TJSAMP subsampling,
                        int quality = 95, int flags = 0) {
-  std::unique_ptr<void, TjDestroyer> tj(tjInitCompress());
+  TjHandle tj(tjInitCompress());
   EXPECT_TRUE(tj);
   unsigned char* raw = nullptr;
   unsigned long size = 0;
   const int rc = tjCompress2(tj.get(), pixels.data(), width, 0, height, format, &raw, &size,
                              subsampling, quality, flags);
-  std::unique_ptr<unsigned char, TjFree> jpeg(raw);
+  TjBuffer jpeg(raw);
   EXPECT_EQ(rc, 0) << tjGetErrorStr2(tj.get());
   if (rc != 0) return {};
   return std::string(reinterpret_cast<const char*>(jpeg.get()), size);
@@ -72,7 +57,7 @@ std::string EncodeJpeg(const Pixels& pixels, int width, int height, TJPF format,
 // palette and transparency chunks.
 std::string EncodePng(spng_ihdr ihdr, const Pixels& raw, spng_plte* plte = nullptr,
                       spng_trns* trns = nullptr) {
-  std::unique_ptr<spng_ctx, SpngCtxFree> ctx(spng_ctx_new(SPNG_CTX_ENCODER));
+  SpngCtx ctx(spng_ctx_new(SPNG_CTX_ENCODER));
   EXPECT_TRUE(ctx);
   int rc = spng_set_option(ctx.get(), SPNG_ENCODE_TO_BUFFER, 1);
   if (rc == 0) rc = spng_set_ihdr(ctx.get(), &ihdr);
@@ -83,7 +68,7 @@ std::string EncodePng(spng_ihdr ihdr, const Pixels& raw, spng_plte* plte = nullp
   }
   EXPECT_EQ(rc, 0) << spng_strerror(rc);
   size_t size = 0;
-  std::unique_ptr<void, MallocFree> png(spng_get_png_buffer(ctx.get(), &size, &rc));
+  MallocBuffer png(spng_get_png_buffer(ctx.get(), &size, &rc));
   EXPECT_TRUE(png) << spng_strerror(rc);
   if (!png) return {};
   return std::string(static_cast<const char*>(png.get()), size);
@@ -112,7 +97,7 @@ std::string EncodeWebp(const Pixels& pixels, int width, int height, int channels
     size = lossless ? WebPEncodeLosslessRGB(pixels.data(), width, height, stride, &raw)
                     : WebPEncodeRGB(pixels.data(), width, height, stride, quality, &raw);
   }
-  std::unique_ptr<uint8_t, WebpFree> webp(raw);
+  WebpBuffer webp(raw);
   EXPECT_GT(size, 0u);
   return std::string(reinterpret_cast<const char*>(webp.get()), size);
 }
@@ -380,7 +365,7 @@ TEST(DecodeTest, JpegWarningsDoNotFailTheDecode) {
   jpeg.insert(jpeg.size() - 2, "\x12\x34\x56");  // stray bytes before EOI
   // libjpeg-turbo reports "Corrupt JPEG data: 3 extraneous bytes before marker 0xd9" as a
   // warning...
-  std::unique_ptr<void, TjDestroyer> tj(tjInitDecompress());
+  TjHandle tj(tjInitDecompress());
   Pixels out(64 * 48 * 3);
   const int rc = tjDecompress2(tj.get(), reinterpret_cast<const unsigned char*>(jpeg.data()),
                                jpeg.size(), out.data(), 64, 0, 48, TJPF_RGB, 0);

@@ -1,4 +1,5 @@
 #include "codec/resize.h"
+#include "codec/handles.h"
 
 #include <gtest/gtest.h>
 #include <hwy/targets.h>
@@ -58,12 +59,8 @@ Image FlatImage(uint32_t width, uint32_t height, const std::vector<uint8_t>& col
   return image;
 }
 
-struct SpngCtxFree {
-  void operator()(spng_ctx* ctx) const { spng_ctx_free(ctx); }
-};
-
 Image DecodePngRgb(const std::string& png) {
-  std::unique_ptr<spng_ctx, SpngCtxFree> ctx(spng_ctx_new(0));
+  SpngCtx ctx(spng_ctx_new(0));
   if (!ctx) throw std::runtime_error("spng_ctx_new failed");
   int rc = spng_set_png_buffer(ctx.get(), png.data(), png.size());
   spng_ihdr ihdr{};

@@ -1,4 +1,5 @@
 #include "tests/testutil/images.h"
+#include "codec/handles.h"
 
 #include <spng.h>
 #include <turbojpeg.h>
@@ -16,22 +17,11 @@
 namespace glint::testutil {
 namespace {
 
-struct TjDestroyer {
-  void operator()(void* handle) const { tjDestroy(handle); }
-};
-struct TjFree {
-  void operator()(unsigned char* buffer) const { tjFree(buffer); }
-};
-struct SpngCtxFree {
-  void operator()(spng_ctx* ctx) const { spng_ctx_free(ctx); }
-};
-// libspng hands the encoded buffer over, allocated with the default (malloc) allocator.
-struct MallocFree {
-  void operator()(void* p) const { std::free(p); }
-};
-struct WebpFree {
-  void operator()(uint8_t* p) const { WebPFree(p); }
-};
+using codec::MallocBuffer;
+using codec::SpngCtx;
+using codec::TjBuffer;
+using codec::TjHandle;
+using codec::WebpBuffer;
 
 void CheckSize(int width, int height) {
   // 65500 is JPEG's ceiling; the others accept more but no test needs it.
@@ -93,13 +83,13 @@ std::string MakeJpeg(int width, int height, int quality) {
   CheckSize(width, height);
   if (quality < 1 || quality > 100) throw std::invalid_argument("JPEG quality out of range");
   const std::vector<unsigned char> rgb = SmoothPixels(width, height, 3);
-  std::unique_ptr<void, TjDestroyer> tj(tjInitCompress());
+  TjHandle tj(tjInitCompress());
   if (!tj) throw std::runtime_error("tjInitCompress failed");
   unsigned char* raw = nullptr;
   unsigned long size = 0;
   const int rc = tjCompress2(tj.get(), rgb.data(), width, 0, height, TJPF_RGB, &raw, &size,
                              TJSAMP_420, quality, 0);
-  std::unique_ptr<unsigned char, TjFree> jpeg(raw);
+  TjBuffer jpeg(raw);
   if (rc != 0) throw std::runtime_error(std::string("tjCompress2: ") + tjGetErrorStr2(tj.get()));
   return std::string(reinterpret_cast<const char*>(jpeg.get()), size);
 }
@@ -128,7 +118,7 @@ std::string MakeJpegWithOrientation(int width, int height, int orientation) {
 std::string MakePng(int width, int height, bool alpha) {
   CheckSize(width, height);
   const std::vector<unsigned char> pixels = SmoothPixels(width, height, alpha ? 4 : 3);
-  std::unique_ptr<spng_ctx, SpngCtxFree> ctx(spng_ctx_new(SPNG_CTX_ENCODER));
+  SpngCtx ctx(spng_ctx_new(SPNG_CTX_ENCODER));
   if (!ctx) throw std::runtime_error("spng_ctx_new failed");
   spng_ihdr ihdr{};
   ihdr.width = static_cast<uint32_t>(width);
@@ -143,7 +133,7 @@ std::string MakePng(int width, int height, bool alpha) {
   }
   if (rc != 0) throw std::runtime_error(std::string("spng encode: ") + spng_strerror(rc));
   size_t size = 0;
-  std::unique_ptr<void, MallocFree> png(spng_get_png_buffer(ctx.get(), &size, &rc));
+  MallocBuffer png(spng_get_png_buffer(ctx.get(), &size, &rc));
   if (!png || rc != 0) {
     throw std::runtime_error(std::string("spng_get_png_buffer: ") + spng_strerror(rc));
   }
@@ -156,7 +146,7 @@ std::string MakeWebp(int width, int height, bool lossless) {
   uint8_t* raw = nullptr;
   const size_t size = lossless ? WebPEncodeLosslessRGB(rgb.data(), width, height, width * 3, &raw)
                                : WebPEncodeRGB(rgb.data(), width, height, width * 3, 80.0f, &raw);
-  std::unique_ptr<uint8_t, WebpFree> webp(raw);
+  WebpBuffer webp(raw);
   if (size == 0 || !webp) throw std::runtime_error("WebP encoding failed");
   return std::string(reinterpret_cast<const char*>(webp.get()), size);
 }
