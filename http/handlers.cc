@@ -180,6 +180,19 @@ Response ImageResponse(std::string bytes, codec::Format format, const std::strin
   return res;
 }
 
+// The 304 for a conditional GET whose ETag still matches: the same validators and caching
+// headers as the 200 would have, no body.
+Response NotModifiedResponse(const std::string& etag, std::string_view cache_control) {
+  Response res{bhttp::status::not_modified, 11};
+  res.set(bhttp::field::etag, etag);
+  res.set(bhttp::field::cache_control, cache_control);
+  res.set(bhttp::field::access_control_allow_origin, "*");
+  return res;
+}
+
+// Photos and raw blobs are shown to their owner only: no shared cache may keep them.
+constexpr std::string_view kPrivateCache = "private, max-age=0, must-revalidate";
+
 // True when If-None-Match names `etag` (or is "*").
 bool NotModified(const Request& req, std::string_view etag) {
   auto it = req.find(bhttp::field::if_none_match);
@@ -529,7 +542,7 @@ awaitable<Response> Api::ServeAvatar(RequestContext& ctx, std::string_view segme
   static constexpr std::string_view kGravatarOnly[] = {"d",      "default", "r",
                                                        "rating", "f",       "forcedefault"};
   co_return co_await ServeImage(ctx, core::SourceRef{ref->photo_id, ref->blob, ref->user_id},
-                                ref->format, avatar_cache_control_, kGravatarOnly);
+                                ref->format, ref->etag, avatar_cache_control_, kGravatarOnly);
 }
 
 awaitable<Response> Api::PhotoImage(RequestContext& ctx) {
@@ -541,13 +554,14 @@ awaitable<Response> Api::PhotoImage(RequestContext& ctx) {
   if (!photo.ok()) co_return ErrorResponse(photo.status());
   auto loc = service_.AuthorizeBlob(*actor, photo->photo.blob_id);
   if (!loc.ok()) co_return ErrorResponse(loc.status());
-  static const std::string kPrivate = "private, max-age=0, must-revalidate";
   co_return co_await ServeImage(ctx, core::SourceRef{photo->photo.id, *loc, photo->photo.owner},
-                                photo->photo.format, kPrivate, {});
+                                photo->photo.format, core::BlobEtag(loc->checksum), kPrivateCache,
+                                {});
 }
 
 awaitable<Response> Api::ServeImage(RequestContext& ctx, const core::SourceRef& source,
-                                    codec::Format source_format, const std::string& cache_control,
+                                    codec::Format source_format, const std::string& source_etag,
+                                    std::string_view cache_control,
                                     std::span<const std::string_view> ignored) {
   Query q = ParseQuery(ctx);
   auto spec = core::ParseTransform(q.items, options_.transform_limits, ignored);
@@ -555,14 +569,10 @@ awaitable<Response> Api::ServeImage(RequestContext& ctx, const core::SourceRef& 
   bool vary = false;
   core::ResolveFormat(*spec, ctx.request[bhttp::field::accept], &vary);
   const bool identity = spec->IsIdentity();
-  const std::string etag =
-      identity ? core::BlobEtag(source.blob.checksum) : core::Transformer::EtagFor(source, *spec);
+  const std::string etag = identity ? source_etag : core::Transformer::EtagFor(source, *spec);
   Response res;
   if (NotModified(ctx.request, etag)) {
-    res = Response{bhttp::status::not_modified, 11};
-    res.set(bhttp::field::etag, etag);
-    res.set(bhttp::field::cache_control, cache_control);
-    res.set(bhttp::field::access_control_allow_origin, "*");
+    res = NotModifiedResponse(etag, cache_control);
   } else if (identity) {
     auto bytes = co_await service_.blobs().ReadAsync(source.blob);
     if (!bytes.ok()) co_return ErrorResponse(bytes.status());
@@ -584,16 +594,11 @@ awaitable<Response> Api::Raw(RequestContext& ctx) {
   auto loc = service_.AuthorizeBlob(*actor, *id);
   if (!loc.ok()) co_return ErrorResponse(loc.status());
   std::string etag = core::BlobEtag(loc->checksum);
-  if (NotModified(ctx.request, etag)) {
-    Response res{bhttp::status::not_modified, 11};
-    res.set(bhttp::field::etag, etag);
-    res.set(bhttp::field::cache_control, "private, max-age=0, must-revalidate");
-    co_return res;
-  }
+  if (NotModified(ctx.request, etag)) co_return NotModifiedResponse(etag, kPrivateCache);
   auto bytes = co_await service_.blobs().ReadAsync(*loc);
   if (!bytes.ok()) co_return ErrorResponse(bytes.status());
   codec::Format format = codec::Sniff(std::span<const char>(bytes->data(), bytes->size()));
-  co_return ImageResponse(std::move(*bytes), format, etag, "private, max-age=0, must-revalidate");
+  co_return ImageResponse(std::move(*bytes), format, etag, kPrivateCache);
 }
 
 }  // namespace glint::http

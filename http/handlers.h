@@ -59,10 +59,12 @@ class Api {
   boost::asio::awaitable<Response> BareAvatar(RequestContext& ctx);
   boost::asio::awaitable<Response> Raw(RequestContext& ctx);
   boost::asio::awaitable<Response> PhotoImage(RequestContext& ctx);
-  // Serves `source` as stored (no transform asked) or the variant the query names.
+  // Serves `source` as stored (no transform asked; validated by `source_etag`) or the
+  // variant the query names.
   boost::asio::awaitable<Response> ServeImage(RequestContext& ctx, const core::SourceRef& source,
                                               codec::Format source_format,
-                                              const std::string& cache_control,
+                                              const std::string& source_etag,
+                                              std::string_view cache_control,
                                               std::span<const std::string_view> ignored);
 
   boost::asio::awaitable<Response> ServeAvatar(RequestContext& ctx, std::string_view segment,
