@@ -6,6 +6,7 @@
 #include <spng.h>
 #include <turbojpeg.h>
 #include <webp/decode.h>
+#include <webp/demux.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -42,6 +43,11 @@ struct WebpFree {
 };
 // A buffer libwebp allocated (WebPEncode* output).
 using WebpBuffer = std::unique_ptr<uint8_t, WebpFree>;
+
+struct WebpDemuxDelete {
+  void operator()(WebPDemuxer* d) const { WebPDemuxDelete(d); }
+};
+using WebpDemuxer = std::unique_ptr<WebPDemuxer, WebpDemuxDelete>;
 
 // libspng's own ceiling for a dimension (2^31 - 1), and the bounds on what ancillary chunks
 // may make it hold: the header reader and the decoder must refuse the same files.

@@ -1,9 +1,11 @@
 #include "codec/image_header.h"
+#include "codec/exif.h"
 #include "codec/handles.h"
 
 #include <spng.h>
 #include <turbojpeg.h>
 #include <webp/decode.h>
+#include <webp/demux.h>
 
 #include <algorithm>
 #include <cstddef>
@@ -22,8 +24,6 @@ constexpr char kImageTooLarge[] = "image_too_large";
 // The marker walk gives up after this many segments: real files have a few dozen before
 // the first scan, and the walk must stay cheap on adversarial input.
 constexpr int kJpegMaxSegments = 1024;
-constexpr uint16_t kExifOrientationTag = 0x0112;
-constexpr uint16_t kTiffTypeShort = 3;
 
 Status NotAnImage(std::string message) { return UnsupportedMedia(std::move(message), kNotAnImage); }
 
@@ -58,86 +58,42 @@ Status CheckDimensions(std::string_view format, uint64_t width, uint64_t height,
   return Status::Ok();
 }
 
-// Reads TIFF-ordered integers out of an EXIF payload; every access is bounds-checked by
-// the caller through Has().
-class TiffReader {
- public:
-  TiffReader(std::span<const unsigned char> tiff, bool little_endian)
-      : tiff_(tiff), little_endian_(little_endian) {}
-
-  bool Has(uint64_t offset, uint64_t length) const {
-    return offset <= tiff_.size() && length <= tiff_.size() - offset;
-  }
-  uint16_t U16(size_t offset) const {
-    const unsigned char* p = tiff_.data() + offset;
-    return little_endian_ ? static_cast<uint16_t>(p[0] | (p[1] << 8))
-                          : static_cast<uint16_t>((p[0] << 8) | p[1]);
-  }
-  uint32_t U32(size_t offset) const {
-    const unsigned char* p = tiff_.data() + offset;
-    uint32_t b0 = p[0], b1 = p[1], b2 = p[2], b3 = p[3];
-    return little_endian_ ? (b3 << 24) | (b2 << 16) | (b1 << 8) | b0
-                          : (b0 << 24) | (b1 << 16) | (b2 << 8) | b3;
-  }
-
- private:
-  std::span<const unsigned char> tiff_;
-  bool little_endian_;
-};
-
-// Orientation from the IFD0 of a TIFF structure (the body of an Exif APP1 segment after
-// "Exif\0\0"). Anything missing, malformed or out of range reads as 1 (upright): a broken
-// EXIF block is common in the wild and must not make an otherwise good photo unusable.
-uint8_t TiffOrientation(std::span<const unsigned char> tiff) {
-  bool little_endian;
-  if (HasPrefixAt(tiff, 0, "II")) {
-    little_endian = true;
-  } else if (HasPrefixAt(tiff, 0, "MM")) {
-    little_endian = false;
-  } else {
-    return 1;
-  }
-  TiffReader reader(tiff, little_endian);
-  if (!reader.Has(0, 8) || reader.U16(2) != 42) return 1;
-  const uint64_t ifd0 = reader.U32(4);
-  if (!reader.Has(ifd0, 2)) return 1;
-  const uint16_t entries = reader.U16(ifd0);
-  for (uint64_t i = 0; i < entries; ++i) {
-    const uint64_t entry = ifd0 + 2 + 12 * i;
-    if (!reader.Has(entry, 12)) return 1;
-    if (reader.U16(entry) != kExifOrientationTag) continue;
-    // A SHORT value of count 1 is stored inline in the first two bytes of the value field.
-    if (reader.U16(entry + 2) != kTiffTypeShort || reader.U32(entry + 4) < 1) return 1;
-    const uint16_t orientation = reader.U16(entry + 8);
-    return orientation >= 1 && orientation <= 8 ? static_cast<uint8_t>(orientation) : 1;
-  }
-  return 1;
-}
-
-// Walks the JPEG marker segments from SOI up to the first scan (SOS) looking for the first
-// APP1 segment that carries EXIF. Stops, reading orientation 1, at anything malformed or
-// past the end of the buffer; turbojpeg has already vouched for the header by then.
-uint8_t JpegOrientation(std::span<const unsigned char> jpeg) {
+// Walks the JPEG marker segments from SOI up to the first scan (SOS) and returns the
+// payload of the first APP1 segment that carries EXIF ("Exif\0\0" + TIFF), or an empty
+// span. Stops at anything malformed or past the end of the buffer; turbojpeg has already
+// vouched for the header by then.
+std::span<const unsigned char> JpegExif(std::span<const unsigned char> jpeg) {
   size_t pos = 2;  // after SOI
   for (int segment = 0; segment < kJpegMaxSegments; ++segment) {
     // Like libjpeg, skip stray bytes before a marker (it only warns about them).
     while (pos < jpeg.size() && jpeg[pos] != 0xFF) ++pos;
     while (pos < jpeg.size() && jpeg[pos] == 0xFF) ++pos;  // fill bytes
-    if (pos >= jpeg.size()) return 1;
+    if (pos >= jpeg.size()) return {};
     const unsigned char marker = jpeg[pos++];
-    if (marker == 0xDA || marker == 0xD9 || marker == 0x00) return 1;    // SOS, EOI, stuffing
+    if (marker == 0xDA || marker == 0xD9 || marker == 0x00) return {};   // SOS, EOI, stuffing
     if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7)) continue;  // no length field
-    if (jpeg.size() - pos < 2) return 1;
+    if (jpeg.size() - pos < 2) return {};
     const size_t length = (size_t{jpeg[pos]} << 8) | jpeg[pos + 1];
-    if (length < 2 || length > jpeg.size() - pos) return 1;
+    if (length < 2 || length > jpeg.size() - pos) return {};
     const std::span<const unsigned char> payload = jpeg.subspan(pos + 2, length - 2);
-    constexpr std::string_view kExifId("Exif\0\0", 6);
-    if (marker == 0xE1 && HasPrefixAt(payload, 0, kExifId)) {
-      return TiffOrientation(payload.subspan(kExifId.size()));
-    }
+    if (marker == 0xE1 && HasPrefixAt(payload, 0, std::string_view("Exif\0\0", 6))) return payload;
     pos += length;
   }
-  return 1;
+  return {};
+}
+
+// The EXIF chunk of a WebP file (VP8X extended format), read with libwebp's demuxer.
+ExifInfo WebpExif(std::span<const unsigned char> bytes) {
+  WebPData data{bytes.data(), bytes.size()};
+  WebpDemuxer demux(WebPDemux(&data));
+  if (!demux || !(WebPDemuxGetI(demux.get(), WEBP_FF_FORMAT_FLAGS) & EXIF_FLAG)) return {};
+  WebPChunkIterator chunk{};
+  ExifInfo info;
+  if (WebPDemuxGetChunk(demux.get(), "EXIF", 1, &chunk)) {
+    info = ParseExif({chunk.chunk.bytes, chunk.chunk.size});
+    WebPDemuxReleaseChunkIterator(&chunk);
+  }
+  return info;
 }
 
 Result<ImageHeader> ReadJpegHeader(std::span<const unsigned char> bytes,
@@ -162,7 +118,7 @@ Result<ImageHeader> ReadJpegHeader(std::span<const unsigned char> bytes,
   header.format = Format::kJpeg;
   header.width = static_cast<uint32_t>(width);
   header.height = static_cast<uint32_t>(height);
-  header.orientation = JpegOrientation(bytes);
+  header.exif = ParseExif(JpegExif(bytes));
   header.has_alpha = false;
   return header;
 }
@@ -208,6 +164,10 @@ Result<ImageHeader> ReadPngHeader(std::span<const unsigned char> bytes,
   header.height = ihdr.height;
   header.has_alpha = ihdr.color_type == SPNG_COLOR_TYPE_GRAYSCALE_ALPHA ||
                      ihdr.color_type == SPNG_COLOR_TYPE_TRUECOLOR_ALPHA || trns_rc == 0;
+  // An eXIf chunk before the image data (PNG 1.5); libspng has read it with the tRNS above.
+  spng_exif exif{};
+  if (spng_get_exif(ctx.get(), &exif) == 0 && exif.data != nullptr)
+    header.exif = ParseExif({reinterpret_cast<const unsigned char*>(exif.data), exif.length});
   return header;
 }
 
@@ -227,6 +187,7 @@ Result<ImageHeader> ReadWebpHeader(std::span<const unsigned char> bytes,
   header.width = static_cast<uint32_t>(features.width);
   header.height = static_cast<uint32_t>(features.height);
   header.has_alpha = features.has_alpha != 0;
+  header.exif = WebpExif(bytes);
   return header;
 }
 

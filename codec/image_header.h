@@ -1,8 +1,8 @@
 // Sniffing and header reading: the cheap first half of every codec (STYLE rule 4).
 //
 // ReadHeader() looks at the leading bytes and the container/header only (no pixel decode)
-// and reports format, dimensions and EXIF orientation, enough to refuse what is not an image
-// or is a decompression bomb before any pixel memory is allocated. It treats every byte as
+// and reports format, dimensions and the EXIF facts (codec/exif.h), enough to refuse what is not an
+// image or is a decompression bomb before any pixel memory is allocated. It treats every byte as
 // hostile: truncated, lying or oversized headers are errors, never crashes.
 //
 // Pure functions over borrowed bytes; safe from any thread.
@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "base/status.h"
+#include "codec/exif.h"
 
 namespace glint::codec {
 
@@ -32,8 +33,8 @@ struct ImageHeader {
   Format format = Format::kUnknown;
   uint32_t width = 0;
   uint32_t height = 0;
-  uint8_t orientation = 1;  // EXIF orientation 1..8 (1 when absent)
   bool has_alpha = false;
+  ExifInfo exif;  // orientation (1 when absent), camera and capture time
 };
 
 struct HeaderLimits {

@@ -10,6 +10,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "base/status.h"
 #include "codec/image_header.h"
@@ -44,5 +45,21 @@ struct Rendered {
 // Errors: those of ReadHeader/Decode (415 not_an_image / corrupt_image, 413
 // image_too_large) and of Encode.
 Result<Rendered> Render(std::span<const char> source, const PipelineOptions& options);
+
+struct RenderSet {
+  std::vector<Rendered> renders;  // one per option, in order
+  std::string blurhash;           // of the upright source (codec/blurhash.h)
+};
+
+// Several renders of one source from a single decode, and its BlurHash: the work done for a
+// newly registered photo (its common sizes and its placeholder). The source is decoded once,
+// shrunk on load only as far as the largest render allows; each render then proceeds as
+// Render() would from there. So a small render's pixels can differ slightly from what
+// Render() alone gives (it would shrink further on load), as two valid resamplings do.
+// `limits` apply to the source (each option's own limits are ignored).
+// Errors: Render()'s, and kInvalidArgument when an option rotates or flips (only the EXIF
+// orientation is applied here).
+Result<RenderSet> RenderAll(std::span<const char> source, std::span<const PipelineOptions> options,
+                            const HeaderLimits& limits);
 
 }  // namespace glint::codec

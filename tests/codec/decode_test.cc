@@ -202,7 +202,7 @@ TEST(DecodeTest, JpegDecodesAtFullSizeWithoutATarget) {
 TEST(DecodeTest, JpegOrientationIsReportedButNotApplied) {
   const Result<Decoded> decoded = Decode(Bytes(MakeJpegWithOrientation(40, 30, 6)));
   ExpectDecodesTo(decoded, Format::kJpeg, 40, 30, 3);
-  EXPECT_EQ(decoded->header.orientation, 6);
+  EXPECT_EQ(decoded->header.exif.orientation, 6);
 }
 
 TEST(DecodeTest, JpegShrinkForPicksLargestScaleKeeping2x) {

@@ -161,7 +161,7 @@ TEST(EncodeTest, JpegRoundTripsFlatColour) {
   EXPECT_EQ(header->format, Format::kJpeg);
   EXPECT_EQ(header->width, 33u);
   EXPECT_EQ(header->height, 17u);
-  EXPECT_EQ(header->orientation, 1);
+  EXPECT_EQ(header->exif.orientation, 1);
 }
 
 TEST(EncodeTest, PngRoundTripsExactly) {

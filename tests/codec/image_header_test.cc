@@ -149,7 +149,7 @@ TEST(ImageHeaderTest, JpegHeaderGivesSize) {
     EXPECT_EQ(r->format, Format::kJpeg);
     EXPECT_EQ(r->width, static_cast<uint32_t>(w));
     EXPECT_EQ(r->height, static_cast<uint32_t>(h));
-    EXPECT_EQ(r->orientation, 1);
+    EXPECT_EQ(r->exif.orientation, 1);
     EXPECT_FALSE(r->has_alpha);
   }
 }
@@ -158,7 +158,7 @@ TEST(ImageHeaderTest, EveryExifOrientationIsRead) {
   for (int orientation = 1; orientation <= 8; ++orientation) {
     auto r = ReadHeader(MakeJpegWithOrientation(40, 30, orientation));
     ASSERT_TRUE(r.ok()) << r.status().ToString();
-    EXPECT_EQ(r->orientation, orientation);
+    EXPECT_EQ(r->exif.orientation, orientation);
     // Orientation is reported, not applied: the header gives the stored size.
     EXPECT_EQ(r->width, 40u);
     EXPECT_EQ(r->height, 30u);
@@ -181,7 +181,7 @@ TEST(ImageHeaderTest, LittleEndianExifAfterOtherSegmentsAndTagsIsRead) {
   jpeg.insert(AfterApp0(jpeg), xmp + exif);
   auto r = ReadHeader(jpeg);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
-  EXPECT_EQ(r->orientation, 6);
+  EXPECT_EQ(r->exif.orientation, 6);
   EXPECT_EQ(r->width, 24u);
 }
 
@@ -197,7 +197,7 @@ TEST(ImageHeaderTest, OutOfRangeOrWronglyTypedOrientationReadsAsUpright) {
     jpeg.insert(2, LittleEndianExifSegment({entry}));
     auto r = ReadHeader(jpeg);
     ASSERT_TRUE(r.ok()) << r.status().ToString();
-    EXPECT_EQ(r->orientation, 1);
+    EXPECT_EQ(r->exif.orientation, 1);
   }
 }
 
@@ -212,7 +212,7 @@ TEST(ImageHeaderTest, ExifOffsetsPastTheSegmentAreIgnored) {
     jpeg.insert(2, segment);
     auto r = ReadHeader(jpeg);
     ASSERT_TRUE(r.ok()) << r.status().ToString();
-    EXPECT_EQ(r->orientation, 1);
+    EXPECT_EQ(r->exif.orientation, 1);
   }
 }
 
@@ -226,8 +226,8 @@ TEST(ImageHeaderTest, EveryCorruptionOfTheExifBlockIsSafe) {
       jpeg[i] = static_cast<char>(value);
       auto r = ReadHeader(jpeg);
       if (r.ok()) {
-        EXPECT_GE(r->orientation, 1);
-        EXPECT_LE(r->orientation, 8);
+        EXPECT_GE(r->exif.orientation, 1);
+        EXPECT_LE(r->exif.orientation, 8);
       } else {
         EXPECT_EQ(r.status().code(), Code::kUnsupportedMedia);
       }
@@ -246,7 +246,7 @@ TEST(ImageHeaderTest, JpegWithStrayBytesBeforeAMarkerIsAccepted) {
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->width, 20u);
   EXPECT_EQ(r->height, 10u);
-  EXPECT_EQ(r->orientation, 8);
+  EXPECT_EQ(r->exif.orientation, 8);
 }
 
 TEST(ImageHeaderTest, PngHeaderGivesSize) {
@@ -255,7 +255,7 @@ TEST(ImageHeaderTest, PngHeaderGivesSize) {
   EXPECT_EQ(r->format, Format::kPng);
   EXPECT_EQ(r->width, 300u);
   EXPECT_EQ(r->height, 200u);
-  EXPECT_EQ(r->orientation, 1);
+  EXPECT_EQ(r->exif.orientation, 1);
   EXPECT_FALSE(r->has_alpha);
 }
 
@@ -280,7 +280,7 @@ TEST(ImageHeaderTest, WebpLossyHeader) {
   EXPECT_EQ(r->format, Format::kWebp);
   EXPECT_EQ(r->width, 120u);
   EXPECT_EQ(r->height, 90u);
-  EXPECT_EQ(r->orientation, 1);
+  EXPECT_EQ(r->exif.orientation, 1);
   EXPECT_FALSE(r->has_alpha);
 }
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "codec/decode.h"
+#include "tests/testutil/exif.h"
 #include "tests/testutil/images.h"
 
 namespace glint::codec {
@@ -50,9 +51,72 @@ TEST(PipelineTest, EveryOrientationComesOutUprightWithoutExif) {
     bool swapped = o >= 5;
     EXPECT_EQ(r->width, swapped ? 32u : 64u) << o;
     EXPECT_EQ(r->height, swapped ? 64u : 32u) << o;
-    EXPECT_EQ(HeaderOf(*r).orientation, 1) << o;
+    EXPECT_EQ(HeaderOf(*r).exif.orientation, 1) << o;
     EXPECT_EQ(r->bytes.find("Exif"), std::string::npos) << o;
   }
+}
+
+TEST(PipelineTest, PngAndWebpExifOrientationIsAppliedToo) {
+  testutil::ExifFields f;
+  f.orientation = 6;  // stored landscape, shown portrait
+  const std::string tiff = testutil::MakeExifBlock(f).substr(6);
+  for (const std::string& photo : {testutil::PngWithExif(64, 32, tiff),
+                                   testutil::WebpWithExif(testutil::MakeWebp(64, 32), tiff)}) {
+    auto r = Render(Span(photo), PipelineOptions{});
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->width, 32u);
+    EXPECT_EQ(r->height, 64u);
+    EXPECT_EQ(HeaderOf(*r).exif, ExifInfo{}) << "no EXIF is written into an output";
+  }
+}
+
+TEST(PipelineTest, CameraExifAndGpsNeverReachAnOutput) {
+  testutil::ExifFields f;
+  f.make = "Canon";
+  f.model = "EOS";
+  f.date_time_original = "2024:05:01 14:03:22";
+  f.gps = true;
+  const std::string photo =
+      testutil::JpegWithExif(testutil::MakeJpeg(64, 48), testutil::MakeExifBlock(f));
+  for (Format fm : {Format::kJpeg, Format::kPng, Format::kWebp}) {
+    PipelineOptions o = Box(32, 0);
+    o.format = fm;
+    auto r = Render(Span(photo), o);
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->bytes.find("Exif"), std::string::npos) << FormatName(fm);
+    EXPECT_EQ(r->bytes.find("Canon"), std::string::npos) << FormatName(fm);
+    EXPECT_EQ(HeaderOf(*r).exif, ExifInfo{});
+  }
+}
+
+TEST(PipelineTest, RenderAllMakesEverySizeAndABlurHashFromOneDecode) {
+  const std::string photo = testutil::MakeJpegWithOrientation(4000, 3000, 6);
+  std::vector<PipelineOptions> sizes;
+  for (uint32_t w : {1080u, 640u, 150u}) sizes.push_back(Box(w, 0));
+  auto set = RenderAll(Span(photo), sizes, HeaderLimits{});
+  ASSERT_TRUE(set.ok()) << set.status().ToString();
+  ASSERT_EQ(set->renders.size(), 3u);
+  const uint32_t widths[] = {1080, 640, 150};
+  for (size_t i = 0; i < 3; ++i) {
+    const Rendered& r = set->renders[i];
+    EXPECT_EQ(r.width, widths[i]);
+    EXPECT_EQ(r.height, (widths[i] * 4 + 1) / 3) << "upright: portrait";
+    EXPECT_EQ(r.decode_shrink, 1u) << "one decode, sized for the 1080 render";
+    auto single = Render(Span(photo), sizes[i]);
+    ASSERT_TRUE(single.ok());
+    EXPECT_EQ(single->width, r.width);
+    EXPECT_EQ(single->height, r.height);
+  }
+  EXPECT_EQ(set->blurhash.size(), 28u);
+  EXPECT_EQ(set->blurhash[0], 'T') << "3x4 components for a portrait photo";
+
+  PipelineOptions turned = Box(100, 0);
+  turned.rotate = 90;
+  EXPECT_EQ(RenderAll(Span(photo), std::span(&turned, 1), HeaderLimits{}).status().code(),
+            Code::kInvalidArgument);
+  HeaderLimits small;
+  small.max_pixels = 1'000'000;
+  EXPECT_EQ(RenderAll(Span(photo), sizes, small).status().reason(), "image_too_large");
 }
 
 TEST(PipelineTest, RotationSwapsTheBoxAxes) {
