@@ -77,6 +77,10 @@ std::string Photo::Encode() const {
       .PutU64(8, static_cast<uint64_t>(created_at))
       .PutBytes(9, rating)
       .PutU64(10, checksum)
+      .PutBytes(11, camera.make)
+      .PutBytes(12, camera.model)
+      .PutBytes(13, camera.taken_at)
+      .PutBytes(14, blurhash)
       .Finish();
 }
 
@@ -114,6 +118,18 @@ Result<Photo> Photo::Decode(std::string_view data) {
       case 10:
         p.checksum = r.u64();
         break;
+      case 11:
+        p.camera.make = r.bytes();
+        break;
+      case 12:
+        p.camera.model = r.bytes();
+        break;
+      case 13:
+        p.camera.taken_at = r.bytes();
+        break;
+      case 14:
+        p.blurhash = r.bytes();
+        break;
       default:
         break;
     }
@@ -133,6 +149,9 @@ std::string ReceivedUpload::Encode() const {
       .PutU64(8, checksum)
       .PutU64(9, static_cast<uint64_t>(expires))
       .PutU64(10, photo_id)
+      .PutBytes(11, camera.make)
+      .PutBytes(12, camera.model)
+      .PutBytes(13, camera.taken_at)
       .Finish();
 }
 
@@ -169,6 +188,15 @@ Result<ReceivedUpload> ReceivedUpload::Decode(std::string_view data) {
         break;
       case 10:
         u.photo_id = r.u64();
+        break;
+      case 11:
+        u.camera.make = r.bytes();
+        break;
+      case 12:
+        u.camera.model = r.bytes();
+        break;
+      case 13:
+        u.camera.taken_at = r.bytes();
         break;
       default:
         break;

@@ -26,18 +26,30 @@ struct User {
   static Result<User> Decode(std::string_view data);
 };
 
+// The EXIF facts kept with a photo (codec::ExifInfo without the orientation, which is
+// already applied to the dimensions). Empty strings when the file had none.
+struct CameraFacts {
+  std::string make;
+  std::string model;
+  std::string taken_at;  // ISO 8601, the camera's local time, "+hh:mm" when recorded
+
+  bool operator==(const CameraFacts&) const = default;
+};
+
 // photos CF, key U64Key(id).
 struct Photo {
   uint64_t id = 0;                                 // field 1
   uint64_t owner = 0;                              // field 2
   uint64_t blob_id = 0;                            // field 3
-  uint32_t width = 0;                              // field 4
-  uint32_t height = 0;                             // field 5
+  uint32_t width = 0;                              // field 4: upright (EXIF orientation applied)
+  uint32_t height = 0;                             // field 5: upright
   codec::Format format = codec::Format::kUnknown;  // field 6
   uint64_t bytes = 0;                              // field 7: size of the original
   int64_t created_at = 0;                          // field 8
   std::string rating = "g";                        // field 9: g|pg|r|x (Gravatar's ratings)
   uint64_t checksum = 0;                           // field 10: xxh3-64 of the original (ETag)
+  CameraFacts camera;                              // fields 11 (make), 12 (model), 13 (taken_at)
+  std::string blurhash;  // field 14: set by the background renditions; "" until then
 
   std::string Encode() const;
   static Result<Photo> Decode(std::string_view data);
@@ -48,14 +60,15 @@ struct Photo {
 struct ReceivedUpload {
   uint64_t user_id = 0;                            // field 1
   uint64_t blob_id = 0;                            // field 2
-  uint32_t width = 0;                              // field 3
-  uint32_t height = 0;                             // field 4
+  uint32_t width = 0;                              // field 3: upright
+  uint32_t height = 0;                             // field 4: upright
   codec::Format format = codec::Format::kUnknown;  // field 5
   uint64_t bytes = 0;                              // field 6
   int64_t received_at = 0;                         // field 7
   uint64_t checksum = 0;                           // field 8
   int64_t expires = 0;    // field 9: the URL's expiry (rows past it may be purged)
   uint64_t photo_id = 0;  // field 10: the photo it became; 0 = not registered yet
+  CameraFacts camera;     // fields 11 (make), 12 (model), 13 (taken_at)
 
   std::string Encode() const;
   static Result<ReceivedUpload> Decode(std::string_view data);

@@ -215,7 +215,11 @@ Result<Service::StoredImage> Service::StoreImage(uint64_t user_id, std::span<con
                          codec::ReadHeader(bytes, options_.image_limits));
   StoredImage out;
   out.blob_id = next_blob_id_++;
-  out.header = header;
+  out.format = header.format;
+  const bool turned = header.exif.orientation >= 5;  // 5..8 swap the axes
+  out.width = turned ? header.height : header.width;
+  out.height = turned ? header.width : header.height;
+  out.camera = {header.exif.camera_make, header.exif.camera_model, header.exif.taken_at};
   GLINT_ASSIGN_OR_RETURN(out.location, blobs_.Append(out.blob_id, bytes));
   out.location.owner = user_id;
   return out;
@@ -245,14 +249,26 @@ Result<UploadReceipt> Service::ReceiveUpload(const UploadGrant& grant, std::stri
   GLINT_ASSIGN_OR_RETURN(auto seen, db_.Get(Cf::kUploads, id));
   // A concurrent PUT of the same URL won; the bytes just appended stay unreferenced.
   if (seen) return Conflict("this upload URL was already used", "upload_already_received");
-  ReceivedUpload rec{grant.user_id,           image.blob_id,           image.header.width,
-                     image.header.height,     image.header.format,     bytes.size(),
-                     clock_.NowUnixSeconds(), image.location.checksum, grant.expires};
+  ReceivedUpload rec{grant.user_id,
+                     image.blob_id,
+                     image.width,
+                     image.height,
+                     image.format,
+                     bytes.size(),
+                     clock_.NowUnixSeconds(),
+                     image.location.checksum,
+                     grant.expires,
+                     0,
+                     image.camera};
   storage::WriteBatch batch;
   batch.Put(Cf::kBlobs, U64Key(image.blob_id), image.location.Encode());
   batch.Put(Cf::kUploads, id, rec.Encode());
   GLINT_RETURN_IF_ERROR(db_.Write(batch));
-  return UploadReceipt{grant.upload_id, image.header, bytes.size()};
+  codec::ImageHeader shown;
+  shown.format = image.format;
+  shown.width = image.width;
+  shown.height = image.height;
+  return UploadReceipt{grant.upload_id, shown, bytes.size()};
 }
 
 Result<PhotoView> Service::AddPhoto(uint64_t user_id, uint64_t photo_id, const StoredImage& image,
@@ -262,14 +278,18 @@ Result<PhotoView> Service::AddPhoto(uint64_t user_id, uint64_t photo_id, const S
   photo.id = photo_id;
   photo.owner = user_id;
   photo.blob_id = image.blob_id;
-  photo.width = image.header.width;
-  photo.height = image.header.height;
-  photo.format = image.header.format;
+  photo.width = image.width;
+  photo.height = image.height;
+  photo.format = image.format;
+  photo.camera = image.camera;
   photo.bytes = image.location.length;
   photo.created_at = clock_.NowUnixSeconds();
   photo.checksum = image.location.checksum;
   batch.Put(Cf::kPhotos, U64Key(photo.id), photo.Encode());
   batch.Put(Cf::kUserPhotos, U64PairKey(user_id, photo.id), {});
+  // Its blurhash and common sizes are made in the background (core/renditions.h); the row
+  // is the durable to-do item, so a crash before that work is done does not lose it.
+  batch.Put(Cf::kRenditionsDue, U64Key(photo.id), {});
   bool activate = user.active_photo == 0;
   if (activate) {
     user.active_photo = photo.id;
@@ -280,6 +300,7 @@ Result<PhotoView> Service::AddPhoto(uint64_t user_id, uint64_t photo_id, const S
     avatars_.Invalidate(user.md5);
     avatars_.Invalidate(user.sha256);
   }
+  if (photo_listener_) photo_listener_(photo.id);
   return PhotoView{photo, activate};
 }
 
@@ -302,9 +323,10 @@ Result<PhotoView> Service::RegisterUpload(const Principal& actor, std::string_vi
   StoredImage image;
   image.blob_id = rec.blob_id;
   GLINT_ASSIGN_OR_RETURN(image.location, storage::BlobLocation::Decode(*blob_row));
-  image.header.format = rec.format;
-  image.header.width = rec.width;
-  image.header.height = rec.height;
+  image.format = rec.format;
+  image.width = rec.width;
+  image.height = rec.height;
+  image.camera = rec.camera;
   if (rec.photo_id != 0)
     return Conflict("this upload is already photo " + std::to_string(rec.photo_id),
                     "upload_already_registered");
@@ -356,6 +378,20 @@ Result<PhotoView> Service::GetPhoto(const Principal& actor, uint64_t photo_id) c
     return NotFound("no photo " + std::to_string(photo_id), "photo_not_found");
   GLINT_ASSIGN_OR_RETURN(User user, LoadUser(photo->owner));
   return PhotoView{*photo, user.active_photo == photo_id};
+}
+
+Status Service::RecordRenditions(uint64_t photo_id, std::string_view blurhash) {
+  auto photo = LoadPhoto(photo_id);
+  if (!photo.ok() && photo.status().code() != Code::kNotFound) return photo.status();
+  storage::WriteBatch batch;
+  batch.Delete(Cf::kRenditionsDue, U64Key(photo_id));
+  if (!photo.ok() || blurhash.empty()) return db_.Write(batch);
+  // Photo records change under their owner's stripe: read again inside it.
+  std::lock_guard lock(Stripe(U64Key(photo->owner)));
+  GLINT_ASSIGN_OR_RETURN(Photo current, LoadPhoto(photo_id));
+  current.blurhash = blurhash;
+  batch.Put(Cf::kPhotos, U64Key(photo_id), current.Encode());
+  return db_.Write(batch);
 }
 
 Result<AccountView> Service::SetActivePhoto(const Principal& actor, uint64_t user_id,

@@ -13,6 +13,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -85,7 +86,7 @@ struct UploadTicket {
 // What a successful PUT stored, waiting to be registered.
 struct UploadReceipt {
   std::string upload_id;
-  codec::ImageHeader header;
+  codec::ImageHeader header;  // width and height upright (EXIF orientation applied)
   uint64_t bytes = 0;
 };
 
@@ -105,6 +106,19 @@ class Service {
 
   // OK when the metadata store answers a read (for readiness probes).
   Status Ping() const;
+
+  // Called with a photo's id once it is durably registered (after the write that added its
+  // renditions_due row). Set before serving; runs on the registering thread, so it must be
+  // quick (core/renditions.h only wakes its worker).
+  void SetPhotoListener(std::function<void(uint64_t photo_id)> listener) {
+    photo_listener_ = std::move(listener);
+  }
+
+  // System actions of the background renditions (core/renditions.h); no Principal, as no
+  // caller acts. RecordRenditions stores `blurhash` in the photo (kept as it is when empty)
+  // and removes its renditions_due row, in one write; a photo that no longer exists only
+  // loses its row.
+  Status RecordRenditions(uint64_t photo_id, std::string_view blurhash);
 
   // A fresh blob id (for blobs written outside the Service, such as rendered variants).
   uint64_t AllocateBlobId() { return next_blob_id_++; }
@@ -181,9 +195,12 @@ class Service {
   AccountView View(const User& u) const;
   // Validates bytes as an image and appends them as a blob owned by `user_id`.
   struct StoredImage {
-    uint64_t blob_id;
+    uint64_t blob_id = 0;
     storage::BlobLocation location;
-    codec::ImageHeader header;
+    codec::Format format = codec::Format::kUnknown;
+    uint32_t width = 0;  // upright (EXIF orientation applied)
+    uint32_t height = 0;
+    CameraFacts camera;
   };
   Result<StoredImage> StoreImage(uint64_t user_id, std::span<const char> bytes);
   // Creates the rows of photo `photo_id` for a stored image in `batch`, makes it active if
@@ -204,6 +221,7 @@ class Service {
   // Read-modify-write sections are serialised per key (user id, email hash, upload id).
   mutable std::array<std::mutex, 64> stripes_;
   std::string dummy_password_hash_;  // verified against for unknown emails (equal timing)
+  std::function<void(uint64_t)> photo_listener_;
 };
 
 }  // namespace glint::core

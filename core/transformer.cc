@@ -128,6 +128,11 @@ Result<Variant> Transformer::RenderAndStore(const SourceRef& source, const Trans
       codec::Render(std::span<const char>(source_bytes.data(), source_bytes.size()),
                     PipelineOptionsFor(spec, options_.limits)));
   ++renders_;
+  return Store(source, key, std::move(rendered));
+}
+
+Result<Variant> Transformer::Store(const SourceRef& source, const std::string& key,
+                                   codec::Rendered rendered) {
   uint64_t blob_id = next_blob_id_();
   GLINT_ASSIGN_OR_RETURN(
       storage::BlobLocation loc,
@@ -142,6 +147,28 @@ Result<Variant> Transformer::RenderAndStore(const SourceRef& source, const Trans
             VariantEtag(source.blob.checksum, key)};
   Remember(key, v);
   return v;
+}
+
+Result<std::string> Transformer::RenderRenditions(const SourceRef& source,
+                                                  std::span<const TransformSpec> specs) {
+  std::vector<std::string> keys;
+  std::vector<codec::PipelineOptions> options;
+  for (const TransformSpec& spec : specs) {
+    std::string key = storage::U64Key(source.photo_id) + spec.CanonicalKey();
+    GLINT_ASSIGN_OR_RETURN(auto stored, db_.Get(Cf::kVariants, key));
+    if (stored) continue;  // asked for (and rendered) before the background got to it
+    keys.push_back(std::move(key));
+    options.push_back(PipelineOptionsFor(spec, options_.limits));
+  }
+  GLINT_ASSIGN_OR_RETURN(std::string bytes, blobs_.Read(source.blob));
+  GLINT_ASSIGN_OR_RETURN(codec::RenderSet set,
+                         codec::RenderAll(std::span<const char>(bytes.data(), bytes.size()),
+                                          options, options_.limits));
+  renders_ += set.renders.size();
+  for (size_t i = 0; i < keys.size(); ++i) {
+    GLINT_RETURN_IF_ERROR(Store(source, keys[i], std::move(set.renders[i])).status());
+  }
+  return std::move(set.blurhash);
 }
 
 asio::awaitable<Result<Variant>> Transformer::Get(SourceRef source, TransformSpec spec) {

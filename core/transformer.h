@@ -21,6 +21,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <unordered_map>
 
@@ -29,6 +30,7 @@
 
 #include "base/status.h"
 #include "codec/image_header.h"
+#include "codec/pipeline.h"
 #include "core/transform.h"
 #include "storage/blob_store.h"
 #include "storage/db.h"
@@ -71,6 +73,14 @@ class Transformer {
   // conditional request can be answered 304 before any work).
   static std::string EtagFor(const SourceRef& source, const TransformSpec& spec);
 
+  // Renders `specs` of `source` from a single decode (codec::RenderAll: no spec may rotate or
+  // flip; formats resolved) and stores each durably as Get would, skipping variants already
+  // stored; returns the source's BlurHash. Blocking (disk and CPU), for the background
+  // renditions worker (core/renditions.h), never an event loop. Errors: reading or decoding
+  // the source, storing a variant.
+  Result<std::string> RenderRenditions(const SourceRef& source,
+                                       std::span<const TransformSpec> specs);
+
   // Renders performed so far (tests prove single-flight and persistence with it).
   uint64_t renders() const { return renders_.load(); }
 
@@ -88,6 +98,8 @@ class Transformer {
   void Remember(const std::string& key, const Variant& v);
   Result<Variant> RenderAndStore(const SourceRef& source, const TransformSpec& spec,
                                  const std::string& key, const std::string& source_bytes);
+  // Writes a rendered variant (blob + blobs and variants rows) and remembers it in memory.
+  Result<Variant> Store(const SourceRef& source, const std::string& key, codec::Rendered rendered);
 
   storage::Db& db_;
   storage::BlobStore& blobs_;

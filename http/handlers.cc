@@ -164,6 +164,14 @@ json::object PhotoJson(const core::PhotoView& v, const std::string& base) {
   o["height"] = p.height;
   o["format"] = codec::FormatName(p.format);
   o["bytes"] = p.bytes;
+  // Made in the background after registration: null until then (or for an undecodable file).
+  o["blurhash"] = p.blurhash.empty() ? json::value(nullptr) : json::value(p.blurhash);
+  // From EXIF; each null when the file did not say. GPS positions are never kept.
+  auto text = [](const std::string& s) {
+    return s.empty() ? json::value(nullptr) : json::value(s);
+  };
+  o["camera"] = json::object{{"make", text(p.camera.make)}, {"model", text(p.camera.model)}};
+  o["taken_at"] = text(p.camera.taken_at);
   return o;
 }
 

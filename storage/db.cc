@@ -18,7 +18,8 @@ namespace {
 
 // On-disk names, indexed by Cf. Renaming one orphans its data: append only.
 constexpr std::array<const char*, static_cast<size_t>(Cf::kCount)> kCfNames = {
-    "users", "email_hashes", "photos", "user_photos", "blobs", "uploads", "sessions", "variants",
+    "users",   "email_hashes", "photos",   "user_photos",    "blobs",
+    "uploads", "sessions",     "variants", "renditions_due",
 };
 
 const char* CfName(Cf cf) { return kCfNames[static_cast<size_t>(cf)]; }
@@ -180,15 +181,25 @@ Status Db::Write(WriteBatch& batch) {
 
 Status Db::Scan(Cf cf, std::string_view prefix, size_t limit,
                 const std::function<bool(std::string_view, std::string_view)>& fn) const {
+  return Iterate(cf, prefix, prefix, PrefixSuccessor(prefix), limit, fn);
+}
+
+Status Db::ScanFrom(Cf cf, std::string_view start, size_t limit,
+                    const std::function<bool(std::string_view, std::string_view)>& fn) const {
+  return Iterate(cf, start, "", "", limit, fn);
+}
+
+Status Db::Iterate(Cf cf, std::string_view start, std::string_view prefix, const std::string& upper,
+                   size_t limit,
+                   const std::function<bool(std::string_view, std::string_view)>& fn) const {
   rocksdb::ReadOptions read_options;
-  const std::string upper = PrefixSuccessor(prefix);
   rocksdb::Slice upper_slice(upper);
   if (!upper.empty()) read_options.iterate_upper_bound = &upper_slice;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read_options, handle(cf)));
   size_t visited = 0;
-  for (it->Seek(ToSlice(prefix)); it->Valid() && visited < limit; it->Next()) {
+  for (it->Seek(ToSlice(start)); it->Valid() && visited < limit; it->Next()) {
     rocksdb::Slice key = it->key();
-    if (!key.starts_with(ToSlice(prefix))) break;
+    if (!key.starts_with(ToSlice(prefix))) break;  // a prefix of 0xff bytes has no upper bound
     ++visited;
     rocksdb::Slice value = it->value();
     if (!fn(std::string_view(key.data(), key.size()), std::string_view(value.data(), value.size())))

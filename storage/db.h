@@ -28,14 +28,15 @@ namespace glint::storage {
 
 // Column families. The names on disk are in kCfNames (db.cc); never renumber or rename.
 enum class Cf : int {
-  kUsers = 0,    // user_id -> account record
-  kEmailHashes,  // md5 (16 B) | sha256 (32 B) -> user_id, unique
-  kPhotos,       // photo_id -> photo record
-  kUserPhotos,   // user_id + photo_id -> (empty)
-  kBlobs,        // blob_id -> BlobLocation record
-  kUploads,      // upload_id (16 B) -> pending upload record
-  kSessions,     // sha256(token) -> session record
-  kVariants,     // photo_id + variant key -> variant record (blob location and format)
+  kUsers = 0,      // user_id -> account record
+  kEmailHashes,    // md5 (16 B) | sha256 (32 B) -> user_id, unique
+  kPhotos,         // photo_id -> photo record
+  kUserPhotos,     // user_id + photo_id -> (empty)
+  kBlobs,          // blob_id -> BlobLocation record
+  kUploads,        // upload_id (16 B) -> pending upload record
+  kSessions,       // sha256(token) -> session record
+  kVariants,       // photo_id + variant key -> variant record (blob location and format)
+  kRenditionsDue,  // photo_id -> (empty): background renditions not yet made (a work queue)
   kCount,
 };
 
@@ -83,12 +84,22 @@ class Db {
   Status Scan(Cf cf, std::string_view prefix, size_t limit,
               const std::function<bool(std::string_view key, std::string_view value)>& fn) const;
 
+  // Like Scan, over the rows whose key is >= `start` (to the end of `cf`).
+  Status ScanFrom(
+      Cf cf, std::string_view start, size_t limit,
+      const std::function<bool(std::string_view key, std::string_view value)>& fn) const;
+
   // The greatest key in `cf`, nullopt when it is empty (used to resume id counters).
   Result<std::optional<std::string>> LastKey(Cf cf) const;
 
  private:
   Db() = default;
   rocksdb::ColumnFamilyHandle* handle(Cf cf) const;
+  // Rows from `start` that begin with `prefix`, below `upper` ("" = to the end); the body of
+  // Scan and ScanFrom.
+  Status Iterate(Cf cf, std::string_view start, std::string_view prefix, const std::string& upper,
+                 size_t limit,
+                 const std::function<bool(std::string_view, std::string_view)>& fn) const;
 
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // owned; destroyed in ~Db

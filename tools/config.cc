@@ -159,6 +159,15 @@ const std::vector<Option>& AllOptions() {
         [](Config& c, uint64_t n) { c.transformer.max_queue = n; }),
       U("variant_cache_bytes", "memory for rendered variants", "268435456", 0, 1ull << 40,
         [](Config& c, uint64_t n) { c.transformer.cache_bytes = n; }),
+      S("renditions",
+        "widths made in the background for each new photo, with its BlurHash (\"\" = none)",
+        "150,640,1080",
+        [](Config& c, const std::string& v) -> Status {
+          auto widths = core::ParseWidths(v);
+          if (!widths.ok()) return InvalidArgument("renditions: " + widths.status().message());
+          c.renditions.widths = *widths;
+          return Status::Ok();
+        }),
       U("max_output_dimension", "largest width or height a transform may produce", "4096", 16,
         16384,
         [](Config& c, uint64_t n) {
@@ -282,6 +291,7 @@ struct Stack {
   std::unique_ptr<core::Service> service;
   // Declared last: destroyed first, joining renders that still write to the stores.
   std::unique_ptr<core::Transformer> transformer;
+  std::unique_ptr<core::RenditionWorker> renditions;  // only while serving
 };
 
 Result<std::unique_ptr<Stack>> OpenStack(Config& config) {
@@ -387,9 +397,17 @@ int Serve(Config config) {
             std::to_string(server->port()) + " data_dir=" + config.data_dir +
             " io_uring=" + ((*stack)->blobs->io_uring_enabled() ? "on" : "off") +
             " admin_token_file=" + config.data_dir + "/admin.token");
+  core::Service& service = *(*stack)->service;
+  (*stack)->renditions = std::make_unique<core::RenditionWorker>(service, *(*stack)->transformer,
+                                                                 *(*stack)->db, config.renditions);
+  service.SetPhotoListener(
+      [worker = (*stack)->renditions.get()](uint64_t id) { worker->Notify(id); });
+  (*stack)->renditions->Start();
   server->Run();
   // Handlers still on the blocking pool finish their writes before the stores close.
   blocking.join();
+  service.SetPhotoListener(nullptr);
+  (*stack)->renditions->Stop();
   server.reset();
   stack->reset();
   log::Info("glint stopped cleanly");

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "core/renditions.h"
 #include "core/service.h"
 #include "core/transformer.h"
 #include "http/handlers.h"
@@ -26,6 +27,7 @@ struct Config {
   core::ServiceOptions service;
   storage::BlobStoreOptions blobs;
   core::TransformerOptions transformer;
+  core::RenditionOptions renditions;
   unsigned blocking_threads = 4;
   std::string log_level = "info";
   uint64_t kdf_memlimit_kib = 0;  // 0 = libsodium's INTERACTIVE limits

@@ -15,6 +15,7 @@
 #include <boost/json.hpp>
 
 #include "codec/image_header.h"
+#include "tests/testutil/exif.h"
 #include "tests/testutil/http_client.h"
 #include "tests/testutil/images.h"
 #include "tests/testutil/process.h"
@@ -580,6 +581,45 @@ TEST_F(GlintFlowTest, PhotoTransformsAreForThoseWhoMaySeeThePhoto) {
   EXPECT_EQ(client_->Get(path + "?w=100", Bearer(other)).status, 404);
   EXPECT_EQ(client_->Get(path + "?w=100").status, 404);
   EXPECT_EQ(ErrorCode(client_->Get(path + "?w=99999", Bearer(owner))), "invalid_parameter");
+}
+
+TEST_F(GlintFlowTest, PhotosKeepTheirExifFactsAndGetABlurHashInTheBackground) {
+  Start();
+  std::string token = CreateUserAndLogin("exif@example.com");
+  testutil::ExifFields f;
+  f.orientation = 6;
+  f.make = "Canon";
+  f.model = "Canon EOS R5";
+  f.date_time_original = "2024:05:01 14:03:22";
+  f.gps = true;
+  json::object photo = UploadAndRegister(
+      token, testutil::JpegWithExif(testutil::MakeJpeg(400, 300), testutil::MakeExifBlock(f)));
+  EXPECT_EQ(photo.at("width").as_int64(), 300) << "upright";
+  EXPECT_EQ(photo.at("height").as_int64(), 400);
+  EXPECT_EQ(Str(photo.at("camera").as_object(), "make"), "Canon");
+  EXPECT_EQ(Str(photo.at("camera").as_object(), "model"), "Canon EOS R5");
+  EXPECT_EQ(Str(photo, "taken_at"), "2024-05-01T14:03:22");
+  EXPECT_EQ(photo.find("gps"), photo.end());
+
+  const std::string id = Str(photo, "image_id");
+  std::string blurhash;
+  for (int i = 0; i < 500 && blurhash.empty(); ++i) {
+    HttpResponse r = client_->Get("/v1/photos/" + id, Bearer(token));
+    ASSERT_EQ(r.status, 200) << r.body;
+    blurhash = Str(Json(r), "blurhash");
+    if (blurhash.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(blurhash.size(), 28u);
+  EXPECT_EQ(blurhash[0], 'T') << "3x4 components: the upright photo is portrait";
+
+  HttpResponse small = client_->Get("/p/" + id + "?w=150", Bearer(token));
+  ASSERT_EQ(small.status, 200);
+  auto header = codec::ReadHeader(std::span<const char>(small.body.data(), small.body.size()));
+  ASSERT_TRUE(header.ok());
+  EXPECT_EQ(header->width, 150u);
+  EXPECT_EQ(header->height, 200u);
+  EXPECT_EQ(small.body.find("Canon"), std::string::npos) << "no EXIF in outputs";
+  EXPECT_EQ(header->exif, codec::ExifInfo{});
 }
 
 TEST_F(GlintFlowTest, RequestPathsCannotForgeLogLines) {
