@@ -58,7 +58,7 @@ Result<Rendered> Finish(Image image, uint32_t upright_w, uint32_t upright_h,
       region.height != image.height)
     image = Extract(image, region);
   if (image.width != plan.resize_width || image.height != plan.resize_height) {
-    GLINT_ASSIGN_OR_RETURN(image, Resize(image, plan.resize_width, plan.resize_height));
+    GLINT_ASSIGN_OR_RETURN(image, Resize(image, plan.resize_width, plan.resize_height, o.filter));
   }
   if (o.grayscale) image = Grayscale(image);
   if (o.blur > 0) image = GaussianBlur(image, o.blur);
@@ -78,6 +78,8 @@ Result<Rendered> Finish(Image image, uint32_t upright_w, uint32_t upright_h,
   EncodeOptions encode;
   encode.format = format;
   encode.quality = o.quality;
+  encode.progressive = o.progressive;
+  encode.lossless = o.lossless;
   encode.background = o.background.value_or(0xFFFFFF);
   GLINT_ASSIGN_OR_RETURN(std::string bytes, Encode(image, encode));
   return Rendered{std::move(bytes), format, image.width, image.height, shrink};

@@ -15,6 +15,7 @@
 #include "base/status.h"
 #include "codec/image_header.h"
 #include "codec/plan.h"
+#include "codec/resize.h"
 
 namespace glint::codec {
 
@@ -31,6 +32,9 @@ struct PipelineOptions {
   std::optional<uint32_t> background;
   Format format = Format::kUnknown;  // kUnknown = the source's format
   int quality = 80;
+  bool progressive = false;  // JPEG output
+  bool lossless = false;     // WebP output
+  Filter filter = Filter::kLanczos3;
   HeaderLimits limits;
 };
 

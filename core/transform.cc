@@ -156,8 +156,16 @@ std::string TransformSpec::CanonicalKey() const {
     std::snprintf(hex, sizeof hex, "%06x", *background);
     add("bg", hex);
   }
+  if ((width || height) && filter == Resample::kCatmullRom) add("filter", "catmullrom");
+  if ((width || height) && filter == Resample::kLinear) add("filter", "linear");
   if (format != OutputFormat::kSource) add("fm", FormatName(format));
-  if (quality && format != OutputFormat::kPng) add("q", std::to_string(quality));
+  // Each encoder option only where the output may be of its format.
+  const bool maybe_jpeg = format == OutputFormat::kSource || format == OutputFormat::kJpeg;
+  const bool maybe_webp = format == OutputFormat::kSource || format == OutputFormat::kWebp;
+  if (progressive && maybe_jpeg) add("prog", "1");
+  if (lossless && maybe_webp) add("lossless", "1");
+  if (quality && format != OutputFormat::kPng && !(lossless && format == OutputFormat::kWebp))
+    add("q", std::to_string(quality));
   return key;
 }
 
@@ -293,6 +301,19 @@ Result<TransformSpec> ParseTransform(std::span<const std::pair<std::string, std:
       if (full.size() != 6 || ec != std::errc() || p != full.data() + full.size())
         return Bad(name, "must be a hex colour (rgb or rrggbb)");
       spec.background = rgb;
+    } else if (canonical == "progressive" || canonical == "lossless") {
+      auto f = ParseFlag(value);
+      if (!f) return Bad(name, "must be empty, 1 or 0");
+      (canonical == "progressive" ? spec.progressive : spec.lossless) = *f;
+    } else if (canonical == "filter") {
+      if (value == "lanczos3" || value == "lanczos")
+        spec.filter = Resample::kLanczos3;
+      else if (value == "catmullrom" || value == "cubic")
+        spec.filter = Resample::kCatmullRom;
+      else if (value == "linear" || value == "bilinear")
+        spec.filter = Resample::kLinear;
+      else
+        return Bad(name, "must be lanczos3, catmullrom or linear");
     } else if (canonical == "enlarge") {
       auto f = ParseFlag(value);
       if (!f) return Bad(name, "must be empty, 1 or 0");

@@ -36,6 +36,8 @@ enum class Gravity : uint8_t {
 };
 enum class OutputFormat : uint8_t { kSource, kJpeg, kPng, kWebp, kAuto };
 enum class Flip : uint8_t { kNone, kHorizontal, kVertical, kBoth };
+// The resampling filter (codec::Filter, same order).
+enum class Resample : uint8_t { kLanczos3, kCatmullRom, kLinear };
 
 // A crop in fractions of the (upright) source, so it survives any resize of the source.
 struct CropBox {
@@ -62,6 +64,9 @@ struct TransformSpec {
   Flip flip = Flip::kNone;
   std::optional<uint32_t> background;  // 0xRRGGBB for flattening alpha; default white
   bool enlarge = false;                // allow output larger than the source
+  bool progressive = false;            // progressive JPEG output
+  bool lossless = false;               // lossless WebP output
+  Resample filter = Resample::kLanczos3;
 
   // True when the spec asks for nothing: the original bytes are served as they are.
   bool IsIdentity() const;

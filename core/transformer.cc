@@ -57,10 +57,14 @@ codec::PipelineOptions PipelineOptionsFor(const TransformSpec& spec,
       break;
   }
   o.quality = spec.quality ? spec.quality : 80;
+  o.progressive = spec.progressive;
+  o.lossless = spec.lossless;
+  o.filter = static_cast<codec::Filter>(spec.filter);
   o.limits = limits;
   return o;
 }
 static_assert(static_cast<int>(Fit::kOutside) == static_cast<int>(codec::FitMode::kOutside));
+static_assert(static_cast<int>(Resample::kLinear) == static_cast<int>(codec::Filter::kLinear));
 static_assert(static_cast<int>(Gravity::kSouthWest) == static_cast<int>(codec::Anchor::kSouthWest));
 
 std::string VariantEtag(uint64_t source_checksum, const std::string& key) {

@@ -119,6 +119,34 @@ TEST(PipelineTest, RenderAllMakesEverySizeAndABlurHashFromOneDecode) {
   EXPECT_EQ(RenderAll(Span(photo), sizes, small).status().reason(), "image_too_large");
 }
 
+TEST(PipelineTest, EncoderOptionsAndFilterReachTheOutput) {
+  const std::string photo = testutil::MakeJpeg(300, 200);
+  PipelineOptions o = Box(150, 0);
+  o.format = Format::kJpeg;
+  o.progressive = true;
+  auto progressive = Render(Span(photo), o);
+  ASSERT_TRUE(progressive.ok());
+  // A progressive JPEG's frame header is SOF2 (FF C2); baseline is SOF0 (FF C0).
+  EXPECT_NE(progressive->bytes.find("\xFF\xC2"), std::string::npos);
+  o.progressive = false;
+  EXPECT_EQ(Render(Span(photo), o)->bytes.find("\xFF\xC2"), std::string::npos);
+
+  o.format = Format::kWebp;
+  o.lossless = true;
+  auto lossless = Render(Span(photo), o);
+  ASSERT_TRUE(lossless.ok());
+  EXPECT_NE(lossless->bytes.find("VP8L"), std::string::npos) << "lossless bitstream";
+
+  o = Box(150, 0);
+  o.filter = Filter::kLinear;
+  auto linear = Render(Span(photo), o);
+  o.filter = Filter::kLanczos3;
+  auto lanczos = Render(Span(photo), o);
+  ASSERT_TRUE(linear.ok() && lanczos.ok());
+  EXPECT_EQ(linear->width, 150u);
+  EXPECT_NE(linear->bytes, lanczos->bytes) << "the filter changes the pixels";
+}
+
 TEST(PipelineTest, RotationSwapsTheBoxAxes) {
   std::string photo = testutil::MakeJpeg(200, 100);
   PipelineOptions o = Box(50, 0);

@@ -107,6 +107,22 @@ TEST(TransformTest, BadValuesNameTheirParameter) {
   ExpectRefused({{"dpr", "5"}}, "dpr");
   ExpectRefused({{"dpr", "nan"}}, "dpr");
   ExpectRefused({{"bogus", "1"}}, "bogus");
+  ExpectRefused({{"progressive", "maybe"}}, "progressive");
+  ExpectRefused({{"lossless", "2"}}, "lossless");
+  ExpectRefused({{"filter", "bicubic-ish"}}, "filter");
+}
+
+TEST(TransformTest, EncoderOptionsAndFilterAreKeyedWhereTheyMatter) {
+  EXPECT_EQ(Key({{"w", "50"}, {"filter", "cubic"}}), "w=50;filter=catmullrom");
+  EXPECT_EQ(Key({{"w", "50"}, {"filter", "bilinear"}}), "w=50;filter=linear");
+  EXPECT_EQ(Key({{"w", "50"}, {"filter", "lanczos"}}), "w=50") << "the default";
+  EXPECT_EQ(Key({{"filter", "linear"}}), "") << "no resize, no filter";
+  EXPECT_EQ(Key({{"fm", "jpeg"}, {"progressive", ""}}), "fm=jpeg;prog=1");
+  EXPECT_EQ(Key({{"progressive", "1"}}), "prog=1") << "the source may be a JPEG";
+  EXPECT_EQ(Key({{"fm", "png"}, {"progressive", "1"}}), "fm=png") << "moot for PNG";
+  EXPECT_EQ(Key({{"fm", "webp"}, {"lossless", ""}, {"q", "60"}}), "fm=webp;lossless=1")
+      << "quality is moot for lossless WebP";
+  EXPECT_EQ(Key({{"fm", "jpeg"}, {"lossless", "1"}}), "fm=jpeg") << "moot for JPEG";
 }
 
 TEST(TransformTest, RepeatsAndConflictsAreRefused) {
