@@ -19,7 +19,10 @@ Image Extract(const Image& image, const Rect& rect);
 Image Grayscale(const Image& image);
 
 // Separable Gaussian blur of standard deviation `sigma` (> 0), edges clamped; alpha is
-// blurred premultiplied so transparent pixels lend no colour.
+// blurred premultiplied so transparent pixels lend no colour. Up to sigma 2 the kernel is
+// exact; above, three box blurs of the same variance stand in for it (the usual fast
+// approximation, as in browsers' CSS blur), so the cost per pixel is constant in sigma: a
+// large blur cannot be used to tie up a CPU worker.
 Image GaussianBlur(const Image& image, double sigma);
 
 // Unsharp mask: image + (image - blur(image, sigma)), clamped to 0..255; alpha untouched.

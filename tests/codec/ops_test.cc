@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
+
 namespace glint::codec {
 namespace {
 
@@ -54,6 +57,49 @@ TEST(OpsTest, BlurKeepsFlatColourAndSoftensEdges) {
   EXPECT_GT(b.pixels[9 * 3], 0);
   EXPECT_LT(b.pixels[10 * 3], 255);
   EXPECT_EQ(b.pixels[0], 0);
+}
+
+// The exact Gaussian of a 1-row image's step edge, by direct summation (the reference).
+std::vector<double> ExactStepBlur(const std::vector<double>& row, double sigma) {
+  const int n = static_cast<int>(row.size()), r = static_cast<int>(std::ceil(4 * sigma));
+  std::vector<double> out(n);
+  for (int x = 0; x < n; ++x) {
+    double acc = 0, norm = 0;
+    for (int i = -r; i <= r; ++i) {
+      const double k = std::exp(-(i * i) / (2 * sigma * sigma));
+      acc += k * row[std::clamp(x + i, 0, n - 1)];
+      norm += k;
+    }
+    out[x] = acc / norm;
+  }
+  return out;
+}
+
+TEST(OpsTest, LargeSigmaBlurStaysCloseToTheExactGaussian) {
+  for (double sigma : {2.5, 6.0, 20.0, 100.0}) {
+    const uint32_t w = 600;
+    Image edge = Solid(w, 3, {0, 0, 0});
+    std::vector<double> reference(w, 0);
+    for (uint32_t y = 0; y < 3; ++y)
+      for (uint32_t x = w / 2; x < w; ++x) edge.row(y)[x * 3] = 255;
+    for (uint32_t x = w / 2; x < w; ++x) reference[x] = 255;
+    reference = ExactStepBlur(reference, sigma);
+    Image b = GaussianBlur(edge, sigma);
+    int worst = 0;
+    for (uint32_t x = 0; x < w; ++x)
+      worst = std::max(
+          worst, std::abs(int{b.row(1)[x * 3]} - static_cast<int>(std::lround(reference[x]))));
+    EXPECT_LE(worst, 6) << "sigma " << sigma << ": three box blurs stand in for the kernel";
+    // Still a blur of the right width: the 10%..90% rise spans about 2.56 sigma.
+    uint32_t lo = 0, hi = 0;
+    for (uint32_t x = 0; x < w; ++x) {
+      if (b.row(1)[x * 3] < 26) lo = x;
+      if (b.row(1)[x * 3] < 230) hi = x;
+    }
+    if (sigma < 100) {
+      EXPECT_NEAR(hi - lo, 2.56 * sigma, 0.25 * sigma + 2) << sigma;
+    }
+  }
 }
 
 TEST(OpsTest, BlurDoesNotBleedTransparentColour) {
