@@ -344,6 +344,52 @@ Result<TransformSpec> ParseTransform(std::span<const std::pair<std::string, std:
   return spec;
 }
 
+codec::PipelineOptions ToPipelineOptions(const TransformSpec& spec,
+                                         const codec::HeaderLimits& limits) {
+  codec::PipelineOptions o;
+  o.geometry.width = spec.width;
+  o.geometry.height = spec.height;
+  o.geometry.fit = static_cast<codec::FitMode>(spec.fit);  // same order, checked below
+  o.geometry.gravity = static_cast<codec::Anchor>(spec.gravity);
+  if (spec.crop) {
+    o.geometry.crop_x = spec.crop->x;
+    o.geometry.crop_y = spec.crop->y;
+    o.geometry.crop_w = spec.crop->w;
+    o.geometry.crop_h = spec.crop->h;
+  }
+  o.geometry.enlarge = spec.enlarge;
+  o.rotate = spec.rotate;
+  o.flip_horizontal = spec.flip == Flip::kHorizontal || spec.flip == Flip::kBoth;
+  o.flip_vertical = spec.flip == Flip::kVertical || spec.flip == Flip::kBoth;
+  o.grayscale = spec.grayscale;
+  o.blur = spec.blur;
+  o.sharpen = spec.sharpen;
+  o.background = spec.background;
+  switch (spec.format) {
+    case OutputFormat::kJpeg:
+      o.format = codec::Format::kJpeg;
+      break;
+    case OutputFormat::kPng:
+      o.format = codec::Format::kPng;
+      break;
+    case OutputFormat::kWebp:
+      o.format = codec::Format::kWebp;
+      break;
+    default:
+      o.format = codec::Format::kUnknown;
+      break;
+  }
+  o.quality = spec.quality ? spec.quality : 80;
+  o.progressive = spec.progressive;
+  o.lossless = spec.lossless;
+  o.filter = static_cast<codec::Filter>(spec.filter);
+  o.limits = limits;
+  return o;
+}
+static_assert(static_cast<int>(Fit::kOutside) == static_cast<int>(codec::FitMode::kOutside));
+static_assert(static_cast<int>(Resample::kLinear) == static_cast<int>(codec::Filter::kLinear));
+static_assert(static_cast<int>(Gravity::kSouthWest) == static_cast<int>(codec::Anchor::kSouthWest));
+
 void ResolveFormat(TransformSpec& spec, std::string_view accept, bool* vary_accept) {
   if (spec.format != OutputFormat::kAuto) return;
   *vary_accept = true;

@@ -19,6 +19,8 @@
 #include <vector>
 
 #include "base/status.h"
+#include "codec/image_header.h"
+#include "codec/pipeline.h"
 
 namespace glint::core {
 
@@ -86,5 +88,12 @@ Result<TransformSpec> ParseTransform(std::span<const std::pair<std::string, std:
 // Replaces OutputFormat::kAuto with WebP when the client's Accept header allows it, else
 // with the source's format; `*vary_accept` is set when the answer depends on Accept.
 void ResolveFormat(TransformSpec& spec, std::string_view accept_header, bool* vary_accept);
+
+// The codec pipeline's options for `spec`, decoding under `limits`: the one translation from
+// the URL language to codec::Render, used by the server and `glint convert`. kAuto must be
+// resolved first (ResolveFormat); kSource gives codec::Format::kUnknown, the source's format.
+// Quality 0 becomes 80, the encoder default.
+codec::PipelineOptions ToPipelineOptions(const TransformSpec& spec,
+                                         const codec::HeaderLimits& limits);
 
 }  // namespace glint::core

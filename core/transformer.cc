@@ -21,52 +21,6 @@ namespace {
 namespace asio = boost::asio;
 using storage::Cf;
 
-codec::PipelineOptions PipelineOptionsFor(const TransformSpec& spec,
-                                          const codec::HeaderLimits& limits) {
-  codec::PipelineOptions o;
-  o.geometry.width = spec.width;
-  o.geometry.height = spec.height;
-  o.geometry.fit = static_cast<codec::FitMode>(spec.fit);  // same order, checked below
-  o.geometry.gravity = static_cast<codec::Anchor>(spec.gravity);
-  if (spec.crop) {
-    o.geometry.crop_x = spec.crop->x;
-    o.geometry.crop_y = spec.crop->y;
-    o.geometry.crop_w = spec.crop->w;
-    o.geometry.crop_h = spec.crop->h;
-  }
-  o.geometry.enlarge = spec.enlarge;
-  o.rotate = spec.rotate;
-  o.flip_horizontal = spec.flip == Flip::kHorizontal || spec.flip == Flip::kBoth;
-  o.flip_vertical = spec.flip == Flip::kVertical || spec.flip == Flip::kBoth;
-  o.grayscale = spec.grayscale;
-  o.blur = spec.blur;
-  o.sharpen = spec.sharpen;
-  o.background = spec.background;
-  switch (spec.format) {
-    case OutputFormat::kJpeg:
-      o.format = codec::Format::kJpeg;
-      break;
-    case OutputFormat::kPng:
-      o.format = codec::Format::kPng;
-      break;
-    case OutputFormat::kWebp:
-      o.format = codec::Format::kWebp;
-      break;
-    default:
-      o.format = codec::Format::kUnknown;
-      break;
-  }
-  o.quality = spec.quality ? spec.quality : 80;
-  o.progressive = spec.progressive;
-  o.lossless = spec.lossless;
-  o.filter = static_cast<codec::Filter>(spec.filter);
-  o.limits = limits;
-  return o;
-}
-static_assert(static_cast<int>(Fit::kOutside) == static_cast<int>(codec::FitMode::kOutside));
-static_assert(static_cast<int>(Resample::kLinear) == static_cast<int>(codec::Filter::kLinear));
-static_assert(static_cast<int>(Gravity::kSouthWest) == static_cast<int>(codec::Anchor::kSouthWest));
-
 std::string VariantEtag(uint64_t source_checksum, const std::string& key) {
   std::string material(reinterpret_cast<const char*>(&source_checksum), sizeof source_checksum);
   material += key;
@@ -130,7 +84,7 @@ Result<Variant> Transformer::RenderAndStore(const SourceRef& source, const Trans
   GLINT_ASSIGN_OR_RETURN(
       codec::Rendered rendered,
       codec::Render(std::span<const char>(source_bytes.data(), source_bytes.size()),
-                    PipelineOptionsFor(spec, options_.limits)));
+                    ToPipelineOptions(spec, options_.limits)));
   ++renders_;
   return Store(source, key, std::move(rendered));
 }
@@ -162,7 +116,7 @@ Result<std::string> Transformer::RenderRenditions(const SourceRef& source,
     GLINT_ASSIGN_OR_RETURN(auto stored, db_.Get(Cf::kVariants, key));
     if (stored) continue;  // asked for (and rendered) before the background got to it
     keys.push_back(std::move(key));
-    options.push_back(PipelineOptionsFor(spec, options_.limits));
+    options.push_back(ToPipelineOptions(spec, options_.limits));
   }
   GLINT_ASSIGN_OR_RETURN(std::string bytes, blobs_.Read(source.blob));
   GLINT_ASSIGN_OR_RETURN(codec::RenderSet set,

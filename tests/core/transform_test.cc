@@ -157,5 +157,55 @@ TEST(TransformTest, AutoFormatFollowsAccept) {
   EXPECT_FALSE(vary3);
 }
 
+TEST(TransformTest, PipelineOptionsCarryEveryField) {
+  auto spec = Parse({{"w", "64"},
+                     {"h", "48"},
+                     {"fit", "contain"},
+                     {"gravity", "northeast"},
+                     {"crop", "0.1,0.2,0.5,0.6"},
+                     {"rotate", "90"},
+                     {"flip", "hv"},
+                     {"grayscale", "1"},
+                     {"blur", "2"},
+                     {"sharpen", "1.5"},
+                     {"bg", "102030"},
+                     {"enlarge", "1"},
+                     {"fm", "webp"},
+                     {"q", "75"},
+                     {"progressive", "1"},
+                     {"lossless", "1"},
+                     {"filter", "catmullrom"}});
+  ASSERT_TRUE(spec.ok()) << spec.status().ToString();
+  codec::HeaderLimits limits;
+  limits.max_pixels = 1234;
+  codec::PipelineOptions o = ToPipelineOptions(*spec, limits);
+  EXPECT_EQ(o.geometry.width, 64u);
+  EXPECT_EQ(o.geometry.height, 48u);
+  EXPECT_EQ(o.geometry.fit, codec::FitMode::kContain);
+  EXPECT_EQ(o.geometry.gravity, codec::Anchor::kNorthEast);
+  EXPECT_DOUBLE_EQ(o.geometry.crop_x, 0.1);
+  EXPECT_DOUBLE_EQ(o.geometry.crop_y, 0.2);
+  EXPECT_DOUBLE_EQ(o.geometry.crop_w, 0.5);
+  EXPECT_DOUBLE_EQ(o.geometry.crop_h, 0.6);
+  EXPECT_TRUE(o.geometry.enlarge);
+  EXPECT_EQ(o.rotate, 90);
+  EXPECT_TRUE(o.flip_horizontal);
+  EXPECT_TRUE(o.flip_vertical);
+  EXPECT_TRUE(o.grayscale);
+  EXPECT_DOUBLE_EQ(o.blur, 2);
+  EXPECT_DOUBLE_EQ(o.sharpen, 1.5);
+  EXPECT_EQ(o.background, 0x102030u);
+  EXPECT_EQ(o.format, codec::Format::kWebp);
+  EXPECT_EQ(o.quality, 75);
+  EXPECT_TRUE(o.progressive);
+  EXPECT_TRUE(o.lossless);
+  EXPECT_EQ(o.filter, codec::Filter::kCatmullRom);
+  EXPECT_EQ(o.limits.max_pixels, 1234u);
+
+  codec::PipelineOptions plain = ToPipelineOptions(*Parse({{"w", "10"}}), {});
+  EXPECT_EQ(plain.format, codec::Format::kUnknown);  // the source's format
+  EXPECT_EQ(plain.quality, 80);
+}
+
 }  // namespace
 }  // namespace glint::core
