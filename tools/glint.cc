@@ -1,7 +1,8 @@
 // The glint binary: `glint serve` runs the server, `glint admin ...` manages a data
-// directory. Flags are generated from the option table in tools/config.cc, so every option
-// is a flag (--max-upload-bytes), an environment variable (GLINT_MAX_UPLOAD_BYTES) and a
-// TOML key (max_upload_bytes).
+// directory and `glint convert` renders one transform of a local image (tools/convert.h).
+// Flags are generated from the option table in tools/config.cc, so every option is a flag
+// (--max-upload-bytes), an environment variable (GLINT_MAX_UPLOAD_BYTES) and a TOML key
+// (max_upload_bytes).
 #include <iostream>
 #include <map>
 #include <string>
@@ -9,6 +10,7 @@
 #include <CLI/CLI.hpp>
 
 #include "tools/config.h"
+#include "tools/convert.h"
 
 namespace {
 
@@ -55,7 +57,25 @@ int main(int argc, char** argv) {
       admin->add_subcommand("token", "print the admin bearer token (made if missing)");
   AddConfigFlags(token, flags, config_file);
 
-  CLI11_PARSE(app, argc, argv);
+  CLI::App* convert = app.add_subcommand(
+      "convert",
+      "render one transform of a local image, as the server would for ?QUERY (no server or "
+      "data directory needed)");
+  std::string convert_in, convert_out, convert_query;
+  convert->add_option("IN", convert_in, "source image, JPEG, PNG or WebP (- = stdin)")->required();
+  convert->add_option("OUT", convert_out, "where to write the result (- = stdout)")->required();
+  convert->add_option("QUERY", convert_query,
+                      "the URL query, e.g. 'w=640&q=80&fm=webp'; the output format comes from "
+                      "fm (default and fm=auto: the source's), never from OUT's name");
+
+  // Usage errors exit 2 (help exits 0), like a configuration error below.
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+
+  if (convert->parsed()) return glint::tools::ConvertFile(convert_in, convert_out, convert_query);
 
   glint::tools::Config config;
   config.config_file = config_file;
