@@ -1,8 +1,11 @@
 // glint_make_image OUT.jpg WIDTH HEIGHT [QUALITY]
+// glint_make_image OUT.png WIDTH HEIGHT [alpha]
 //
-// Writes the deterministic JPEG of tests/testutil/images.h to OUT.jpg, so benchmark
-// scripts serve the same fixture the tests use. Exits 0 on success; on bad arguments or a
-// failed write it prints why to stderr and exits 2 (usage) or 1 (anything else).
+// Writes a deterministic image of tests/testutil/images.h to OUT, so benchmark scripts use
+// the same fixtures as the tests and the in-process benchmarks: MakeJpeg(WIDTH, HEIGHT,
+// QUALITY) when OUT ends in .jpg or .jpeg, MakePng(WIDTH, HEIGHT, alpha given) when it ends
+// in .png. Exits 0 on success; on bad arguments or a failed write it prints why to stderr and
+// exits 2 (usage) or 1 (anything else).
 #include <charconv>
 #include <cstdio>
 #include <exception>
@@ -30,6 +33,7 @@ std::optional<int> ParseInt(std::string_view text, int min, int max) {
 int Usage(const char* argv0, const std::string& why) {
   std::cerr << argv0 << ": " << why << "\n"
             << "usage: " << argv0 << " OUT.jpg WIDTH HEIGHT [QUALITY]\n"
+            << "       " << argv0 << " OUT.png WIDTH HEIGHT [alpha]\n"
             << "  WIDTH, HEIGHT: 1..65500; QUALITY: 1..100 (default 85)\n";
   return kUsageError;
 }
@@ -39,27 +43,35 @@ int Usage(const char* argv0, const std::string& why) {
 int main(int argc, char** argv) {
   if (argc != 4 && argc != 5) return Usage(argv[0], "expected 3 or 4 arguments");
   const std::string out_path = argv[1];
-  if (out_path.empty()) return Usage(argv[0], "OUT.jpg must not be empty");
+  const bool png = out_path.ends_with(".png");
+  if (!png && !out_path.ends_with(".jpg") && !out_path.ends_with(".jpeg"))
+    return Usage(argv[0], "OUT must end in .jpg, .jpeg or .png");
   auto width = ParseInt(argv[2], 1, 65500);
   if (!width) return Usage(argv[0], std::string("bad WIDTH '") + argv[2] + "'");
   auto height = ParseInt(argv[3], 1, 65500);
   if (!height) return Usage(argv[0], std::string("bad HEIGHT '") + argv[3] + "'");
   std::optional<int> quality = 85;
-  if (argc == 5) {
+  bool alpha = false;
+  if (argc == 5 && png) {
+    if (std::string_view(argv[4]) != "alpha")
+      return Usage(argv[0], std::string("expected 'alpha', not '") + argv[4] + "'");
+    alpha = true;
+  } else if (argc == 5) {
     quality = ParseInt(argv[4], 1, 100);
     if (!quality) return Usage(argv[0], std::string("bad QUALITY '") + argv[4] + "'");
   }
 
-  std::string jpeg;
+  std::string image;
   try {
-    jpeg = glint::testutil::MakeJpeg(*width, *height, *quality);
+    image = png ? glint::testutil::MakePng(*width, *height, alpha)
+                : glint::testutil::MakeJpeg(*width, *height, *quality);
   } catch (const std::exception& e) {
     std::cerr << argv[0] << ": cannot encode the image: " << e.what() << "\n";
     return 1;
   }
 
   std::ofstream out(out_path, std::ios::binary | std::ios::trunc);
-  out.write(jpeg.data(), static_cast<std::streamsize>(jpeg.size()));
+  out.write(image.data(), static_cast<std::streamsize>(image.size()));
   out.close();
   if (!out) {
     std::cerr << argv[0] << ": cannot write " << out_path << "\n";
