@@ -11,7 +11,8 @@ for arg in "$@"; do  # other flags (avatar.sh's, via ./dev bench) are not this s
 done
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
-"$build/bench/glint_transform_bench" --benchmark_min_time=0.5 --benchmark_format=json >"$out"
+"$build/bench/glint_transform_bench" --benchmark_filter='BM_(Glint|Vips)/' --benchmark_min_time=0.5 \
+  --benchmark_format=json >"$out"
 
 python3 - "$out" "$write" "$(dirname "$0")/RESULTS.md" <<'PY'
 import json, platform, subprocess, sys, datetime, os

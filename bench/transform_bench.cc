@@ -3,6 +3,9 @@
 // width and JPEG quality 80. libvips is linked into this benchmark only, as the reference.
 // Times are wall-clock (libvips works on a worker thread); neither side enlarges.
 // bench/transform.sh runs it and writes the table of times and ratios to RESULTS.md.
+//
+// BM_Decode times glint's full-size JPEG decode alone (no shrink-on-load, RGB out), the
+// figure bench/transform_cli.sh compares with djpeg, libjpeg-turbo's own command-line ceiling.
 #include <benchmark/benchmark.h>
 #include <vips/vips.h>
 
@@ -11,6 +14,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "codec/decode.h"
 #include "codec/pipeline.h"
 #include "tests/testutil/images.h"
 
@@ -52,16 +56,33 @@ void BM_Vips(benchmark::State& state) {
     VipsImage* out = nullptr;
     // The box is width x (tall enough never to bind): the output is `width` wide, like glint's.
     // size=down: never enlarge, like glint without `enlarge`.
-    if (vips_thumbnail_buffer(const_cast<char*>(src.data()), src.size(), &out, width, "height", 100000,
-                              "size", VIPS_SIZE_DOWN, nullptr))
+    if (vips_thumbnail_buffer(const_cast<char*>(src.data()), src.size(), &out, width, "height",
+                              100000, "size", VIPS_SIZE_DOWN, nullptr))
       throw std::runtime_error(vips_error_buffer());
     void* buf = nullptr;
     size_t len = 0;
-    if (vips_jpegsave_buffer(out, &buf, &len, "Q", 80, nullptr)) throw std::runtime_error(vips_error_buffer());
+    if (vips_jpegsave_buffer(out, &buf, &len, "Q", 80, nullptr))
+      throw std::runtime_error(vips_error_buffer());
     benchmark::DoNotOptimize(buf);
     g_free(buf);
     g_object_unref(out);
   }
+  state.SetLabel(SourceName(static_cast<int>(state.range(0))));
+}
+
+// Full-size decode of a JPEG source to RGB: the same work as `djpeg -outfile /dev/null`
+// (accurate integer IDCT, fancy upsampling, no scaling).
+void BM_Decode(benchmark::State& state) {
+  const std::string& src = Source(static_cast<int>(state.range(0)));
+  uint64_t pixels = 0;
+  for (auto _ : state) {
+    auto d = glint::codec::Decode(std::span<const char>(src.data(), src.size()));
+    if (!d.ok()) throw std::runtime_error(d.status().ToString());
+    pixels = uint64_t{d->image.width} * d->image.height;
+    benchmark::DoNotOptimize(d->image.pixels.data());
+  }
+  state.counters["MP/s"] = benchmark::Counter(static_cast<double>(pixels) / 1e6,
+                                              benchmark::Counter::kIsIterationInvariantRate);
   state.SetLabel(SourceName(static_cast<int>(state.range(0))));
 }
 
@@ -75,6 +96,7 @@ void Args(benchmark::internal::Benchmark* b) {
 
 BENCHMARK(BM_Glint)->Apply(Args);
 BENCHMARK(BM_Vips)->Apply(Args);
+BENCHMARK(BM_Decode)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
 
