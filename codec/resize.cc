@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <list>
 #include <numbers>
 #include <string>
 #include <utility>
@@ -177,6 +178,44 @@ Image Premultiplied(const Image& in) {
   return out;
 }
 
+// round(sum / count) for every sum of `count` samples (0 .. 255 * count), as tables: a box
+// shrink divides once per output sample and a window has at most four sizes (interior, right
+// edge, bottom edge, corner), so a lookup replaces a 64-bit division. Windows of more than
+// kMaxCount samples (tiny outputs) divide directly.
+class RoundedDivision {
+ public:
+  // The table for `count`, or nullptr when it is too large for one.
+  const std::vector<uint8_t>* For(uint64_t count) {
+    if (count > kMaxCount) return nullptr;
+    for (auto& [c, table] : tables_)
+      if (c == count) return &table;
+    std::vector<uint8_t> table(255 * count + 1);
+    for (uint64_t sum = 0; sum < table.size(); ++sum)
+      table[sum] = static_cast<uint8_t>((sum + count / 2) / count);
+    tables_.emplace_back(count, std::move(table));
+    return &tables_.back().second;
+  }
+
+ private:
+  static constexpr uint64_t kMaxCount = 64;
+  std::list<std::pair<uint64_t, std::vector<uint8_t>>> tables_;  // stable addresses
+};
+
+// Averages `windows` adjacent windows of `width` pixels of column sums (each sum of `count`
+// samples) into `dst`.
+template <size_t kChannels>
+void SumWindows(const uint32_t* col, uint32_t windows, uint32_t width, uint64_t count,
+                RoundedDivision& divide, uint8_t* dst) {
+  const std::vector<uint8_t>* table = divide.For(count);
+  for (uint32_t w = 0; w < windows; ++w, col += width * kChannels, dst += kChannels) {
+    uint64_t sum[kChannels] = {};
+    for (uint32_t x = 0; x < width; ++x)
+      for (size_t c = 0; c < kChannels; ++c) sum[c] += col[x * kChannels + c];
+    for (size_t c = 0; c < kChannels; ++c)
+      dst[c] = table ? (*table)[sum[c]] : static_cast<uint8_t>((sum[c] + count / 2) / count);
+  }
+}
+
 // With `premultiply`, `in` is straight RGBA and is premultiplied row by row on the way in,
 // which gives the same bytes as Premultiplied() first without a full-size copy.
 Image BoxShrink(const Image& in, uint32_t sx, uint32_t sy, bool premultiply, bool simd) {
@@ -190,6 +229,7 @@ Image BoxShrink(const Image& in, uint32_t sx, uint32_t sy, bool premultiply, boo
   out.pixels.resize(out.stride() * out.height);
   std::vector<uint32_t> column_sums(in.stride());
   std::vector<uint8_t> scratch(premultiply ? in.stride() : 0);
+  RoundedDivision divide;
   for (uint32_t oy = 0; oy < out.height; ++oy) {
     const uint32_t y0 = oy * sy;
     const uint32_t y1 = std::min(in.height, y0 + sy);
@@ -203,14 +243,20 @@ Image BoxShrink(const Image& in, uint32_t sx, uint32_t sy, bool premultiply, boo
       accumulate(row, column_sums.data(), column_sums.size());
     }
     uint8_t* dst = out.row(oy);
-    for (uint32_t ox = 0; ox < out.width; ++ox) {
-      const uint32_t x0 = ox * sx;
-      const uint32_t x1 = std::min(in.width, x0 + sx);
-      const uint64_t count = uint64_t{y1 - y0} * (x1 - x0);
-      for (size_t c = 0; c < ch; ++c) {
-        uint64_t sum = 0;
-        for (uint32_t x = x0; x < x1; ++x) sum += column_sums[x * ch + c];
-        *dst++ = static_cast<uint8_t>((sum + count / 2) / count);
+    const uint32_t rows = y1 - y0;
+    // Windows of the full width sx, then possibly one narrower at the right edge.
+    const uint32_t full = in.width / sx;
+    if (ch == 4) {
+      SumWindows<4>(column_sums.data(), full, sx, uint64_t{rows} * sx, divide, dst);
+    } else {
+      SumWindows<3>(column_sums.data(), full, sx, uint64_t{rows} * sx, divide, dst);
+    }
+    if (full < out.width) {
+      const uint32_t x0 = full * sx, n = in.width - x0;
+      if (ch == 4) {
+        SumWindows<4>(&column_sums[x0 * ch], 1, n, uint64_t{rows} * n, divide, dst + full * ch);
+      } else {
+        SumWindows<3>(&column_sums[x0 * ch], 1, n, uint64_t{rows} * n, divide, dst + full * ch);
       }
     }
   }
