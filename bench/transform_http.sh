@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Transform-on-miss throughput over HTTP, glint against nginx's image_filter module.
 #
-#   bench/transform_http.sh BUILD_DIR [--requests 1500] [--write]
+#   bench/transform_http.sh BUILD_DIR [--requests 2000] [--write]
 #
 # The workload of issue 3 (and of the public imgproxy benchmark): ~2K JPEGs resized to fit
 # a 512 px box at q80, two concurrent keep-alive clients, every request a cache miss.
@@ -50,7 +50,7 @@ SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 readonly SCRIPT_DIR
 readonly RESULTS="$SCRIPT_DIR/RESULTS.md"
 
-REQUESTS=1500
+REQUESTS=2000
 WRITE=0
 BUILD=""
 TMP=""
