@@ -22,6 +22,8 @@
 #   - replays the ids glint rendered with wrk (-t2 -c2, 10 s): the hit path, for contrast;
 #   - converts 300 copies with two `vipsthumbnail` processes (one thread each), as a
 #     non-HTTP reference of what libvips does with the same CPU.
+# Besides req/s and latency, each miss row reports the server's own CPU time per request,
+# which other work on a shared machine disturbs less than req/s.
 # Every response must be 200 image/jpeg with both sides <= 512, checked from its SOF
 # header. The markdown summary goes to stdout; with --write it is also appended to
 # bench/RESULTS.md. Flags of avatar.sh (passed on by ./dev bench) are accepted and ignored.
@@ -333,6 +335,36 @@ print(f"{len(latencies) / wall:.2f} {q[49] * 1e3:.2f} {q[98] * 1e3:.2f} "
 EOF
 }
 
+# CPU seconds (user + system) used so far by process `pid`, its threads and its children
+# (nginx's workers).
+cpu_seconds() {
+  python3 - "$1" <<'EOF'
+import os, sys
+root, total = int(sys.argv[1]), 0
+for entry in os.listdir("/proc"):
+    if not entry.isdigit():
+        continue
+    try:
+        fields = open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()
+    except OSError:
+        continue  # exited meanwhile
+    if int(entry) == root or int(fields[1]) == root:  # fields[1] is the parent's pid
+        total += int(fields[11]) + int(fields[12])    # utime, stime
+print(total / os.sysconf("SC_CLK_TCK"))
+EOF
+}
+
+# run_clients against server process `pid`; prints its line plus the server's CPU
+# milliseconds per request.
+run_miss() {
+  local port="$1" paths="$2" pid="$3" auth="${4:-}" c0 c1 line
+  c0="$(cpu_seconds "$pid")"
+  line="$(run_clients "$port" "$paths" "$auth")"
+  c1="$(cpu_seconds "$pid")"
+  echo "$line $(python3 -c 'import sys; c0, c1, n = map(float, sys.argv[1:]); print(f"{(c1 - c0) * 1e3 / n:.1f}")' \
+    "$c0" "$c1" "$(cut -d ' ' -f 6 <<<"$line")")"
+}
+
 # The hit path: wrk (-t2 -c2) cycling over glint's already rendered `paths`. Prints
 # "req/s p50_ms p99_ms".
 run_hits() {
@@ -379,7 +411,8 @@ EOF
 
 # libvips as a non-HTTP reference: VIPS_IMAGES copies of `file` (distinct names, so nothing
 # is cached) through two vipsthumbnail processes of one thread each. Prints
-# "images/s startup_ms seconds"; startup is one process on a 1x1 image, already included.
+# "images/s startup_ms seconds cpu_ms_per_image"; startup is one process on a 1x1 image,
+# already included in the others.
 run_vipsthumbnail() {
   local file="$1" dir="$TMP/vt" i
   rm -rf "$dir"
@@ -388,21 +421,29 @@ run_vipsthumbnail() {
   vips black "$dir/tiny.jpg" 1 1
   local -a vt=(vipsthumbnail --vips-concurrency=1 --vips-cache-max=0 --size "${BOX}x${BOX}"
                -o "$dir/out/%s.jpg[Q=$QUALITY,strip]")
-  local t0 t1 t2
+  local t0 t1 t2 cpu
   t0="$(date +%s.%N)"
   VIPS_CONCURRENCY=1 "${vt[@]}" "$dir/tiny.jpg"
   t1="$(date +%s.%N)"
-  VIPS_CONCURRENCY=1 "${vt[@]}" "$dir"/in0/*.jpg &
-  local pid0=$!
-  VIPS_CONCURRENCY=1 "${vt[@]}" "$dir"/in1/*.jpg &
-  local pid1=$!
-  wait "$pid0" || die "vipsthumbnail failed"
-  wait "$pid1" || die "vipsthumbnail failed"
+  # A subshell, so that `times` reports the CPU of these two processes only.
+  cpu="$(
+    VIPS_CONCURRENCY=1 "${vt[@]}" "$dir"/in0/*.jpg &
+    pid0=$!
+    VIPS_CONCURRENCY=1 "${vt[@]}" "$dir"/in1/*.jpg &
+    pid1=$!
+    wait "$pid0" && wait "$pid1" || exit 1
+    times  # not in a pipeline: that would be a new subshell with no children
+  )" || die "vipsthumbnail failed"
   t2="$(date +%s.%N)"
   [[ "$(find "$dir/out" -name '*.jpg' | wc -l)" == $((VIPS_IMAGES + 1)) ]] ||
     die "vipsthumbnail wrote the wrong number of images"
-  python3 -c 'import sys; t0, t1, t2, n = map(float, sys.argv[1:]); print(f"{n / (t2 - t1):.2f} {(t1 - t0) * 1e3:.0f} {t2 - t1:.1f}")' \
-    "$t0" "$t1" "$t2" "$VIPS_IMAGES"
+  python3 - "$t0" "$t1" "$t2" "$VIPS_IMAGES" "$cpu" <<'EOF'
+import re, sys
+t0, t1, t2, n = map(float, sys.argv[1:5])
+children = sys.argv[5].strip().splitlines()[-1]  # `times`: the shell's line, then its children's
+cpu = sum(int(m) * 60 + float(s) for m, s in re.findall(r"(\d+)m([0-9.]+)s", children))
+print(f"{n / (t2 - t1):.2f} {(t1 - t0) * 1e3:.0f} {t2 - t1:.1f} {cpu * 1e3 / n:.1f}")
+EOF
 }
 
 # The better (higher req/s) of two result lines.
@@ -413,6 +454,14 @@ better_of() {
   else
     echo "$2"
   fi
+}
+
+# "req/s (CPU ms/request) / req/s (CPU ms/request)" of two run_miss lines.
+runs() {
+  local a b
+  read -ra a <<<"$1"
+  read -ra b <<<"$2"
+  echo "${a[0]} (${a[7]} ms) / ${b[0]} (${b[7]} ms)"
 }
 
 # Measures one source; sets RESULT_<name> to
@@ -434,13 +483,13 @@ measure_source() {
 
   local g1 g2 n1 n2 hits vt
   echo "transform_http.sh: $name: glint misses (run 1)..." >&2
-  g1="$(run_clients "$GLINT_PORT" "$TMP/glint_paths_1" "$TOKEN")"
+  g1="$(run_miss "$GLINT_PORT" "$TMP/glint_paths_1" "$GLINT_PID" "$TOKEN")"
   echo "transform_http.sh: $name: nginx image_filter (run 1)..." >&2
-  n1="$(run_clients "$NGINX_PORT" "$TMP/nginx_paths")"
+  n1="$(run_miss "$NGINX_PORT" "$TMP/nginx_paths" "$NGINX_PID")"
   echo "transform_http.sh: $name: glint misses (run 2)..." >&2
-  g2="$(run_clients "$GLINT_PORT" "$TMP/glint_paths_2" "$TOKEN")"
+  g2="$(run_miss "$GLINT_PORT" "$TMP/glint_paths_2" "$GLINT_PID" "$TOKEN")"
   echo "transform_http.sh: $name: nginx image_filter (run 2)..." >&2
-  n2="$(run_clients "$NGINX_PORT" "$TMP/nginx_paths")"
+  n2="$(run_miss "$NGINX_PORT" "$TMP/nginx_paths" "$NGINX_PID")"
   stop_pid "$NGINX_PID"
   NGINX_PID=""
   echo "transform_http.sh: $name: glint hits ($HIT_DURATION)..." >&2
@@ -456,7 +505,7 @@ measure_source() {
   echo "transform_http.sh: $name: vipsthumbnail reference..." >&2
   vt="$(run_vipsthumbnail "$file")"
   printf -v "RESULT_$name" '%s|%s|%s|%s|%s|%s|%s' "$(better_of "$g1" "$g2")" \
-    "$(better_of "$n1" "$n2")" "${g1%% *} / ${g2%% *}" "${n1%% *} / ${n2%% *}" "$hits" "$vt" \
+    "$(better_of "$n1" "$n2")" "$(runs "$g1" "$g2")" "$(runs "$n1" "$n2")" "$hits" "$vt" \
     "$(wc -c <"$file")"
 }
 
@@ -486,8 +535,8 @@ print(f"- Request: `GET /p/{{id}}?{e['query']}` (glint, a new photo id each time
 print(f"- Sources ({e['source']}): smooth = glint_make_image; grain = the same plus Gaussian "
       f"luma noise (sigma {e['sigma']}), nearer a camera photo's bytes per pixel")
 print()
-print("| source | server | req/s | p50 | p99 | requests | output |")
-print("|---|---|---:|---:|---:|---:|---:|")
+print("| source | server | req/s | p50 | p99 | CPU ms/request | requests | output |")
+print("|---|---|---:|---:|---:|---:|---:|---:|")
 notes = []
 for name in ("smooth", "grain"):
     g, n, g_runs, n_runs, hits, vt, src_bytes = e[name].split("|")
@@ -495,25 +544,32 @@ for name in ("smooth", "grain"):
     label = f"{name} ({int(src_bytes) / 1024:,.0f} KiB)"
     def row(server, r):
         return (f"| {label} | {server} | {float(r[0]):,.1f} | {float(r[1]):.1f} ms | "
-                f"{float(r[2]):.1f} ms | {r[5]} in {r[6]} s | {r[4]}, "
+                f"{float(r[2]):.1f} ms | {r[7]} | {r[5]} in {r[6]} s | {r[4]}, "
                 f"{int(r[3]) / 1024:.1f} KiB |")
     print(row("glint, miss (render + durable store)", g))
     print(row(f"nginx {e['nginx_version']} image_filter ({e['nproc']} workers)", n))
     print(f"| {label} | glint, hit (wrk -t2 -c2) | {float(hits[0]):,.0f} | "
-          f"{float(hits[1]):.2f} ms | {float(hits[2]):.2f} ms | {e['hit_duration']} | |")
+          f"{float(hits[1]):.2f} ms | {float(hits[2]):.2f} ms | | {e['hit_duration']} | |")
     print(f"| {label} | vipsthumbnail {e['vips_version']}, 2 processes x 1 thread, no HTTP | "
-          f"{float(vt[0]):,.1f} images/s | | | {e['vips_images']} in {vt[2]} s | |")
-    notes.append(f"- {name}: glint/nginx req/s **{float(g[0]) / float(n[0]):.2f}**, p99 "
-                 f"{float(g[2]) / float(n[2]):.2f}; glint req/s / vipsthumbnail images/s "
-                 f"{float(g[0]) / float(vt[0]):.2f}. Miss runs (req/s): glint {g_runs}, nginx "
-                 f"{n_runs}. One vipsthumbnail start-up (1x1 image): {vt[1]} ms, paid once per "
-                 "process and included.")
+          f"{float(vt[0]):,.1f} images/s | | | {vt[3]} | {e['vips_images']} in {vt[2]} s | |")
+    notes.append(f"- {name}: glint/nginx req/s **{float(g[0]) / float(n[0]):.2f}**, CPU per "
+                 f"request **{float(g[7]) / float(n[7]):.2f}**, p99 "
+                 f"{float(g[2]) / float(n[2]):.2f}; glint/vipsthumbnail rate "
+                 f"{float(g[0]) / float(vt[0]):.2f}, CPU per image "
+                 f"{float(g[7]) / float(vt[3]):.2f}. Miss runs, req/s (server CPU ms/request): "
+                 f"glint {g_runs}, nginx {n_runs}. One vipsthumbnail start-up (1x1 image): "
+                 f"{vt[1]} ms, paid once per process and included.")
 print()
 print("\n".join(notes))
 print()
 print("Same machine, same run, one server at a time; the clients share the "
       f"{e['nproc']} cores with the server. Each server had two miss runs, alternating glint, "
-      "nginx, glint (fresh photo ids), nginx, and the table shows the better one. glint ran "
+      "nginx, glint (fresh photo ids), nginx, and the table shows the better one. CPU "
+      "ms/request is the server's own user + system CPU (glint's process with all its "
+      "threads, nginx's master and workers, the two vipsthumbnail processes) over the "
+      "requests of that run: it leaves out time spent waiting for a core, so it moves less "
+      "than req/s when other work shares the machine (but still moves when that work slows "
+      "the cores themselves). glint ran "
       "with its defaults (event loops and transform threads one per core) and also stored "
       "each variant durably; nginx decodes with libgd at full size, resizes and encodes on "
       "every request and stores nothing. The hit rows replay the ids glint rendered in its "
