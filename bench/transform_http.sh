@@ -15,7 +15,8 @@
 #     each GET /p/{id}?w=512&h=512&fit=inside&q=80&fm=jpeg decodes, resizes, encodes and
 #     durably stores a new variant;
 #   - starts nginx (one worker per core) whose image_filter resizes the same file on
-#     every request (`image_filter resize 512 512`, quality 80; nginx caches nothing);
+#     every request (`image_filter resize 512 512`, quality 80; nginx caches nothing),
+#     each client on a worker of its own;
 #   - runs two clients that share one list of distinct URLs, each URL requested at most
 #     once, for 20 s or until the list runs out: glint, nginx, glint (fresh ids), nginx;
 #     the better run of each counts;
@@ -219,7 +220,8 @@ print("\n".join(ids))
 EOF
 }
 
-# nginx with one worker per core resizing `file` on every request to /img/...
+# nginx with one worker per core resizing `file` on every request to /img/...; each
+# worker has its own listening socket (reuseport) and names itself in X-Worker.
 start_nginx() {
   local file="$1"
   stop_pid "$NGINX_PID"
@@ -245,7 +247,7 @@ http {
   uwsgi_temp_path $TMP/nginx_temp/uwsgi;
   scgi_temp_path $TMP/nginx_temp/scgi;
   server {
-    listen 127.0.0.1:$NGINX_PORT;
+    listen 127.0.0.1:$NGINX_PORT reuseport;
     location ^~ /img/ {
       root $TMP/www;
       rewrite ^ /src.jpg break;
@@ -253,6 +255,7 @@ http {
       image_filter resize $BOX $BOX;
       image_filter_jpeg_quality $QUALITY;
       image_filter_buffer 64M;
+      add_header X-Worker \$pid always;
     }
   }
 }
@@ -266,15 +269,36 @@ EOF
 # connections to `port`, until MISS_SECONDS pass or the list runs out; fails unless every
 # answer is 200 image/jpeg with both sides <= BOX. Prints
 # "req/s p50_ms p99_ms mean_bytes WxH requests seconds"; the requests made are the first
-# `requests` paths.
+# `requests` paths. With `auth`, requests carry it as a bearer token. With `spread_path`,
+# each connection is first made to GET it (untimed) and is replaced until its X-Worker
+# answer names a process no other connection has, so that every client has a worker of
+# its own (nginx's workers are single-threaded; two connections on one worker would leave
+# a core idle).
 run_clients() {
-  local port="$1" paths="$2" auth="${3:-}"
-  python3 - "$port" "$paths" "$CLIENTS" "$BOX" "$MISS_SECONDS" "$auth" <<'EOF'
+  local port="$1" paths="$2" auth="${3:-}" spread_path="${4:-}"
+  python3 - "$port" "$paths" "$CLIENTS" "$BOX" "$MISS_SECONDS" "$auth" "$spread_path" <<'EOF'
 import http.client, statistics, struct, sys, threading, time
-port, paths, clients, box, seconds, auth = (
+port, paths, clients, box, seconds, auth, spread_path = (
     int(sys.argv[1]), open(sys.argv[2]).read().split(), int(sys.argv[3]), int(sys.argv[4]),
-    float(sys.argv[5]), sys.argv[6])
+    float(sys.argv[5]), sys.argv[6], sys.argv[7])
 headers = {"Authorization": f"Bearer {auth}"} if auth else {}
+
+def connect(taken):
+    if not spread_path:
+        return http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    for _ in range(100):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        conn.request("GET", spread_path, headers=headers)
+        resp = conn.getresponse()
+        resp.read()
+        worker = resp.getheader("X-Worker")
+        if resp.status != 200 or not worker:
+            sys.exit(f"GET {spread_path}: {resp.status}, X-Worker {worker!r}")
+        if worker not in taken:
+            taken.add(worker)
+            return conn
+        conn.close()
+    sys.exit(f"no connection reached a worker other than {sorted(taken)}")
 
 def jpeg_size(b):
     """(width, height) from a JPEG's first SOF marker, or None."""
@@ -297,9 +321,8 @@ def jpeg_size(b):
 
 lock = threading.Lock()
 next_index, latencies, sizes, dims, failure = 0, [], [], set(), []
-def client():
+def client(conn):
     global next_index
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
     while not failure:
         with lock:
             if next_index == len(paths) or time.perf_counter() >= deadline:
@@ -320,7 +343,9 @@ def client():
             latencies.append(elapsed)
             sizes.append(len(body))
             dims.add(size)
-threads = [threading.Thread(target=client) for _ in range(clients)]
+taken = set()
+conns = [connect(taken) for _ in range(clients)]
+threads = [threading.Thread(target=client, args=(conn,)) for conn in conns]
 start = time.perf_counter()
 deadline = start + seconds
 for t in threads: t.start()
@@ -355,11 +380,12 @@ EOF
 }
 
 # run_clients against server process `pid`; prints its line plus the server's CPU
-# milliseconds per request.
+# milliseconds per request. The CPU of spread_path's untimed requests is counted too: a
+# few renders (two or three, usually) on top of a run's hundreds.
 run_miss() {
-  local port="$1" paths="$2" pid="$3" auth="${4:-}" c0 c1 line
+  local port="$1" paths="$2" pid="$3" auth="${4:-}" spread_path="${5:-}" c0 c1 line
   c0="$(cpu_seconds "$pid")"
-  line="$(run_clients "$port" "$paths" "$auth")"
+  line="$(run_clients "$port" "$paths" "$auth" "$spread_path")"
   c1="$(cpu_seconds "$pid")"
   echo "$line $(python3 -c 'import sys; c0, c1, n = map(float, sys.argv[1:]); print(f"{(c1 - c0) * 1e3 / n:.1f}")' \
     "$c0" "$c1" "$(cut -d ' ' -f 6 <<<"$line")")"
@@ -485,11 +511,11 @@ measure_source() {
   echo "transform_http.sh: $name: glint misses (run 1)..." >&2
   g1="$(run_miss "$GLINT_PORT" "$TMP/glint_paths_1" "$GLINT_PID" "$TOKEN")"
   echo "transform_http.sh: $name: nginx image_filter (run 1)..." >&2
-  n1="$(run_miss "$NGINX_PORT" "$TMP/nginx_paths" "$NGINX_PID")"
+  n1="$(run_miss "$NGINX_PORT" "$TMP/nginx_paths" "$NGINX_PID" "" /img/warmup.jpg)"
   echo "transform_http.sh: $name: glint misses (run 2)..." >&2
   g2="$(run_miss "$GLINT_PORT" "$TMP/glint_paths_2" "$GLINT_PID" "$TOKEN")"
   echo "transform_http.sh: $name: nginx image_filter (run 2)..." >&2
-  n2="$(run_miss "$NGINX_PORT" "$TMP/nginx_paths" "$NGINX_PID")"
+  n2="$(run_miss "$NGINX_PORT" "$TMP/nginx_paths" "$NGINX_PID" "" /img/warmup.jpg)"
   stop_pid "$NGINX_PID"
   NGINX_PID=""
   echo "transform_http.sh: $name: glint hits ($HIT_DURATION)..." >&2
@@ -564,7 +590,11 @@ print("\n".join(notes))
 print()
 print("Same machine, same run, one server at a time; the clients share the "
       f"{e['nproc']} cores with the server. Each server had two miss runs, alternating glint, "
-      "nginx, glint (fresh photo ids), nginx, and the table shows the better one. CPU "
+      "nginx, glint (fresh photo ids), nginx, and the table shows the better one. Each "
+      "nginx client holds a connection to a worker of its own (reuseport, reconnecting "
+      "until the workers differ): nginx resizes on the worker that holds the connection, "
+      "and two on one worker leave a core idle; glint renders on its CPU pool whichever "
+      "event loop holds a connection. CPU "
       "ms/request is the server's own user + system CPU (glint's process with all its "
       "threads, nginx's master and workers, the two vipsthumbnail processes) over the "
       "requests of that run: it leaves out time spent waiting for a core, so it moves less "
