@@ -171,7 +171,10 @@ Result<Decoded> DecodeJpeg(std::span<const unsigned char> bytes, const ImageHead
 
 Result<Decoded> DecodePng(std::span<const unsigned char> bytes, const ImageHeader& header,
                           const DecodeOptions& options) {
-  SpngCtx ctx(spng_ctx_new(0));
+  // zlib's Adler-32 of the image data is not checked (as libvips does): chunk CRCs still
+  // are, stored bytes carry their own checksum, and a wrong Adler-32 cannot make the
+  // inflated data any less bounded.
+  SpngCtx ctx(spng_ctx_new(SPNG_CTX_IGNORE_ADLER32));
   if (!ctx) return Internal("could not create a PNG decoder");
   const uint32_t max_side = std::min(options.limits.max_dimension, kSpngMaxDimension);
   if (spng_set_image_limits(ctx.get(), max_side, max_side) != 0 ||

@@ -198,11 +198,15 @@ Image Flatten(const Image& image, uint32_t rgb) {
   const uint32_t bg[3] = {(rgb >> 16) & 255, (rgb >> 8) & 255, rgb & 255};
   Image out = Blank(image.width, image.height, 3);
   const size_t n = static_cast<size_t>(image.width) * image.height;
-  for (size_t i = 0; i < n; ++i) {
-    const uint8_t* s = &image.pixels[i * 4];
-    uint32_t a = s[3];
-    for (int c = 0; c < 3; ++c)
-      out.pixels[i * 3 + c] = static_cast<uint8_t>((s[c] * a + bg[c] * (255 - a) + 127) / 255);
+  const uint8_t* src = image.pixels.data();
+  uint8_t* dst = out.pixels.data();
+  for (size_t i = 0; i < n; ++i, src += 4, dst += 3) {
+    const uint32_t a = src[3];
+    for (int c = 0; c < 3; ++c) {
+      // round(v / 255) as (t + (t >> 8)) >> 8 with t = v + 128: exact for v <= 65535.
+      const uint32_t t = src[c] * a + bg[c] * (255 - a) + 128;
+      dst[c] = static_cast<uint8_t>((t + (t >> 8)) >> 8);
+    }
   }
   return out;
 }
