@@ -1,4 +1,5 @@
 #include "http/handlers.h"
+#include "http/range.h"
 
 #include <charconv>
 #include <ctime>
@@ -185,6 +186,31 @@ Response ImageResponse(std::string bytes, codec::Format format, const std::strin
   res.set("X-Content-Type-Options", "nosniff");
   res.body() = std::move(bytes);
   res.prepare_payload();
+  return res;
+}
+
+// An image response honouring one byte range (http/range.h): 200 with Accept-Ranges, 206
+// with Content-Range, or 416 when the range starts past the end.
+Response RangedImageResponse(const Request& req, std::string bytes, codec::Format format,
+                             const std::string& etag, std::string_view cache_control) {
+  const uint64_t total = bytes.size();
+  const RangeDecision d =
+      DecideRange(req[bhttp::field::range], req[bhttp::field::if_range], etag, total);
+  if (d.kind == RangeDecision::kUnsatisfiable) {
+    Response res = ErrorResponse(bhttp::status::range_not_satisfiable, "range_not_satisfiable",
+                                 "the range lies outside the " + std::to_string(total) + " bytes");
+    res.set(bhttp::field::content_range, "bytes */" + std::to_string(total));
+    return res;
+  }
+  if (d.kind == RangeDecision::kPartial) bytes = bytes.substr(d.range.first, d.range.length());
+  Response res = ImageResponse(std::move(bytes), format, etag, cache_control);
+  res.set(bhttp::field::accept_ranges, "bytes");
+  if (d.kind == RangeDecision::kPartial) {
+    res.result(bhttp::status::partial_content);
+    res.set(bhttp::field::content_range, "bytes " + std::to_string(d.range.first) + "-" +
+                                             std::to_string(d.range.last) + "/" +
+                                             std::to_string(total));
+  }
   return res;
 }
 
@@ -584,11 +610,11 @@ awaitable<Response> Api::ServeImage(RequestContext& ctx, const core::SourceRef& 
   } else if (identity) {
     auto bytes = co_await service_.blobs().ReadAsync(source.blob);
     if (!bytes.ok()) co_return ErrorResponse(bytes.status());
-    res = ImageResponse(std::move(*bytes), source_format, etag, cache_control);
+    res = RangedImageResponse(ctx.request, std::move(*bytes), source_format, etag, cache_control);
   } else {
     auto variant = co_await transformer_.Get(source, *spec);
     if (!variant.ok()) co_return ErrorResponse(variant.status());
-    res = ImageResponse(*variant->bytes, variant->format, etag, cache_control);
+    res = RangedImageResponse(ctx.request, *variant->bytes, variant->format, etag, cache_control);
   }
   if (vary) res.set(bhttp::field::vary, "Accept");
   co_return res;
@@ -606,7 +632,7 @@ awaitable<Response> Api::Raw(RequestContext& ctx) {
   auto bytes = co_await service_.blobs().ReadAsync(*loc);
   if (!bytes.ok()) co_return ErrorResponse(bytes.status());
   codec::Format format = codec::Sniff(std::span<const char>(bytes->data(), bytes->size()));
-  co_return ImageResponse(std::move(*bytes), format, etag, kPrivateCache);
+  co_return RangedImageResponse(ctx.request, std::move(*bytes), format, etag, kPrivateCache);
 }
 
 }  // namespace glint::http

@@ -622,6 +622,46 @@ TEST_F(GlintFlowTest, PhotosKeepTheirExifFactsAndGetABlurHashInTheBackground) {
   EXPECT_EQ(header->exif, codec::ExifInfo{});
 }
 
+TEST_F(GlintFlowTest, RawAndOriginalBytesServeOneByteRange) {
+  Start();
+  std::string token = CreateUserAndLogin("range@example.com");
+  const std::string jpeg = testutil::MakeJpeg(120, 90);
+  json::object photo = UploadAndRegister(token, jpeg);
+  const std::string size = std::to_string(jpeg.size());
+  for (const std::string& path :
+       {PathOf(Str(photo, "image_url")), "/p/" + Str(photo, "image_id")}) {
+    HttpResponse whole = client_->Get(path, Bearer(token));
+    ASSERT_EQ(whole.status, 200) << path;
+    EXPECT_EQ(whole.Header("accept-ranges"), "bytes");
+    EXPECT_EQ(whole.body, jpeg);
+
+    Headers h = Bearer(token);
+    h.push_back({"Range", "bytes=0-9"});
+    HttpResponse head = client_->Get(path, h);
+    ASSERT_EQ(head.status, 206) << path;
+    EXPECT_EQ(head.Header("content-range"), "bytes 0-9/" + size);
+    EXPECT_EQ(head.body, jpeg.substr(0, 10));
+
+    h.back().second = "bytes=-4";
+    HttpResponse tail = client_->Get(path, h);
+    ASSERT_EQ(tail.status, 206);
+    EXPECT_EQ(tail.body, jpeg.substr(jpeg.size() - 4)) << "ends with EOI";
+
+    h.back().second = "bytes=" + size + "-";
+    HttpResponse past = client_->Get(path, h);
+    EXPECT_EQ(past.status, 416);
+    EXPECT_EQ(past.Header("content-range"), "bytes */" + size);
+    EXPECT_EQ(ErrorCode(past), "range_not_satisfiable");
+
+    // A stale If-Range (the bytes changed since) gets the whole representation.
+    h.back().second = "bytes=0-9";
+    h.push_back({"If-Range", "\"stale\""});
+    EXPECT_EQ(client_->Get(path, h).status, 200);
+    h.back().second = whole.Header("etag");
+    EXPECT_EQ(client_->Get(path, h).status, 206);
+  }
+}
+
 TEST_F(GlintFlowTest, RequestPathsCannotForgeLogLines) {
   Start();
   EXPECT_EQ(client_->Get("/avatar/%0aFORGED%20LINE").status, 400);
