@@ -301,6 +301,11 @@ uint32_t JpegShrinkFor(uint32_t width, uint32_t height, uint32_t target_w, uint3
 
 Result<Decoded> Decode(std::span<const char> bytes, const DecodeOptions& options) {
   GLINT_ASSIGN_OR_RETURN(const ImageHeader header, ReadHeader(bytes, options.limits));
+  return Decode(bytes, header, options);
+}
+
+Result<Decoded> Decode(std::span<const char> bytes, const ImageHeader& header,
+                       const DecodeOptions& options) {
   const std::span<const unsigned char> b(reinterpret_cast<const unsigned char*>(bytes.data()),
                                          bytes.size());
   switch (header.format) {

@@ -66,6 +66,12 @@ struct Decoded {
 // the pixel data is bad or truncated, and kInternal if a codec library cannot be set up.
 Result<Decoded> Decode(std::span<const char> bytes, const DecodeOptions& options = {});
 
+// Decode() for a caller that has already read the header: `header` must be what
+// ReadHeader(bytes, options.limits) returned, so the checks it made stand (the pipeline reads
+// the header first to plan, and this spares a second header read and EXIF parse).
+Result<Decoded> Decode(std::span<const char> bytes, const ImageHeader& header,
+                       const DecodeOptions& options);
+
 // The DCT shrink factor (1, 2, 4 or 8) Decode() uses for a `width` x `height` JPEG and
 // the given target (same meaning of 0 as in DecodeOptions). Pure; exposed for tests and
 // the resize planner.

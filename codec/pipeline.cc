@@ -96,7 +96,7 @@ Result<Rendered> Render(std::span<const char> source, const PipelineOptions& o) 
 
   DecodeOptions decode = DecodeTargetFor(plan, upright_w, upright_h, swap);
   decode.limits = o.limits;
-  GLINT_ASSIGN_OR_RETURN(Decoded decoded, Decode(source, decode));
+  GLINT_ASSIGN_OR_RETURN(Decoded decoded, Decode(source, header, decode));
 
   Image image = ApplyOrientation(std::move(decoded.image), header.exif.orientation);
   if (o.rotate) image = Rotate(std::move(image), o.rotate);
@@ -126,7 +126,7 @@ Result<RenderSet> RenderAll(std::span<const char> source, std::span<const Pipeli
     decode.target_width = std::max(decode.target_width, target.target_width);
     decode.target_height = std::max(decode.target_height, target.target_height);
   }
-  GLINT_ASSIGN_OR_RETURN(Decoded decoded, Decode(source, decode));
+  GLINT_ASSIGN_OR_RETURN(Decoded decoded, Decode(source, header, decode));
   const Image upright = ApplyOrientation(std::move(decoded.image), header.exif.orientation);
 
   RenderSet out;
