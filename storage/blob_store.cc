@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -12,7 +13,10 @@
 #include <array>
 #include <cassert>
 #include <cerrno>
+#include <charconv>
+#include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <exception>
 #include <filesystem>
 #include <optional>
@@ -39,6 +43,11 @@ constexpr size_t kHeaderBytes = 40;
 constexpr size_t kHeaderCheckedBytes = 32;
 constexpr uint32_t kMagic = 0x31424C47;  // "GLB1" read as little-endian bytes
 constexpr uint16_t kFormatVersion = 1;
+constexpr uint16_t kFlagTombstone = 1;
+constexpr uint64_t kTombstonePayloadBytes = 12;  // deleted record: segment u32le, offset u64le
+// Group commit: one writer takes at most this many records per pwritev (IOV_MAX is 1024).
+constexpr size_t kMaxBatchRecords = 256;
+constexpr const char* kCleanMarker = "CLEAN";
 
 using Header = std::array<char, kHeaderBytes>;
 
@@ -52,11 +61,12 @@ uint64_t GetLE(const char* p, int bytes) {
   return v;
 }
 
-Header EncodeHeader(uint64_t blob_id, uint64_t length, uint64_t payload_checksum) {
+Header EncodeHeader(uint64_t blob_id, uint64_t length, uint64_t payload_checksum,
+                    uint16_t flags = 0) {
   Header h{};
   PutLE(&h[0], kMagic, 4);
   PutLE(&h[4], kFormatVersion, 2);
-  PutLE(&h[6], 0, 2);
+  PutLE(&h[6], flags, 2);
   PutLE(&h[8], blob_id, 8);
   PutLE(&h[16], length, 8);
   PutLE(&h[24], payload_checksum, 8);
@@ -139,7 +149,8 @@ Status SyncDir(const std::string& dir) {
 
 // Drops the first `n` transferred bytes from `iov`, starting at iov[first]; `first` moves past
 // buffers that are done. Used to resume after short reads and writes.
-void Consume(std::array<iovec, 2>& iov, size_t& first, size_t n) {
+template <typename Iovecs>
+void Consume(Iovecs& iov, size_t& first, size_t n) {
   while (n > 0) {
     size_t step = std::min(n, iov[first].iov_len);
     iov[first].iov_base = static_cast<char*>(iov[first].iov_base) + step;
@@ -151,7 +162,7 @@ void Consume(std::array<iovec, 2>& iov, size_t& first, size_t n) {
 
 // Writes all of `iov` at `offset`, resuming after short writes and EINTR. Returns 0 or the
 // errno of the failure.
-int PwritevFully(int fd, std::array<iovec, 2> iov, uint64_t offset) {
+int PwritevFully(int fd, std::vector<iovec> iov, uint64_t offset) {
   size_t first = 0;
   while (first < iov.size()) {
     if (iov[first].iov_len == 0) {
@@ -220,7 +231,152 @@ bool ProbeIoUring(int fd, std::string* why) {
   }
 }
 
+
+// pread of exactly `n` bytes at `offset`; 0, or the errno, or -1 at end of file.
+int PreadFully(int fd, char* dst, size_t n, uint64_t offset) {
+  while (n > 0) {
+    ssize_t got = ::pread(fd, dst, n, static_cast<off_t>(offset));
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    if (got == 0) return -1;
+    dst += got;
+    n -= static_cast<size_t>(got);
+    offset += static_cast<uint64_t>(got);
+  }
+  return 0;
+}
+
+int FdatasyncRetrying(int fd) {
+  while (::fdatasync(fd) != 0) {
+    if (errno != EINTR) return errno;
+  }
+  return 0;
+}
+
+// Walks the records of one segment file from its start. A record is accepted when its
+// header checks, its length fits the file and (when asked, and always for tombstones) its
+// payload hashes to the header's checksum. `fn` returns false to stop early.
+struct WalkResult {
+  uint64_t end = 0;      // offset after the last accepted record
+  uint64_t records = 0;  // records accepted
+  std::string failure;   // why the record at `end` was refused; empty at a clean end
+};
+
+WalkResult WalkSegment(int fd, uint32_t number, uint64_t size, bool verify_payloads,
+                       const std::function<bool(const ScannedRecord&)>& fn) {
+  WalkResult out;
+  std::vector<char> chunk;
+  uint64_t offset = 0;
+  while (offset < size) {
+    if (size - offset < kHeaderBytes) {
+      out.failure = "a partial header";
+      break;
+    }
+    Header h;
+    if (int err = PreadFully(fd, h.data(), h.size(), offset); err != 0) {
+      out.failure = err < 0 ? "a partial header" : std::string("read error: ") + strerror(err);
+      break;
+    }
+    if (GetLE(&h[0], 4) != kMagic) {
+      out.failure = "bad magic";
+      break;
+    }
+    if (GetLE(&h[32], 8) != XXH3_64bits(h.data(), kHeaderCheckedBytes)) {
+      out.failure = "header checksum mismatch";
+      break;
+    }
+    const uint64_t flags = GetLE(&h[6], 2);
+    if (GetLE(&h[4], 2) != kFormatVersion || (flags != 0 && flags != kFlagTombstone)) {
+      out.failure = "unknown version or flags";
+      break;
+    }
+    const uint64_t length = GetLE(&h[16], 8);
+    if (length > size - offset - kHeaderBytes) {
+      out.failure = "the record runs past the end of the file";
+      break;
+    }
+    const bool tombstone = flags == kFlagTombstone;
+    if (tombstone && length != kTombstonePayloadBytes) {
+      out.failure = "a tombstone of the wrong size";
+      break;
+    }
+    ScannedRecord rec;
+    rec.blob_id = GetLE(&h[8], 8);
+    rec.location.segment = number;
+    rec.location.offset = offset;
+    rec.location.length = length;
+    rec.location.checksum = GetLE(&h[24], 8);
+    rec.tombstone = tombstone;
+    if (verify_payloads || tombstone) {
+      // Streamed through a bounded buffer: a 256 MB record never needs 256 MB of memory.
+      XXH3_state_t* state = XXH3_createState();
+      XXH3_64bits_reset(state);
+      chunk.resize(std::min<uint64_t>(length, 1u << 20));
+      uint64_t done = 0;
+      int err = 0;
+      while (done < length) {
+        size_t step = static_cast<size_t>(std::min<uint64_t>(chunk.size(), length - done));
+        err = PreadFully(fd, chunk.data(), step, offset + kHeaderBytes + done);
+        if (err != 0) break;
+        XXH3_64bits_update(state, chunk.data(), step);
+        if (tombstone) {
+          rec.deleted_segment = static_cast<uint32_t>(GetLE(chunk.data(), 4));
+          rec.deleted_offset = GetLE(chunk.data() + 4, 8);
+        }
+        done += step;
+      }
+      const uint64_t sum = XXH3_64bits_digest(state);
+      XXH3_freeState(state);
+      if (err != 0) {
+        out.failure = err < 0 ? "the record runs past the end of the file"
+                              : std::string("read error: ") + strerror(err);
+        break;
+      }
+      if (sum != rec.location.checksum) {
+        out.failure = "payload checksum mismatch";
+        break;
+      }
+    }
+    offset += kHeaderBytes + length;
+    out.end = offset;
+    ++out.records;
+    if (fn && !fn(rec)) break;
+  }
+  return out;
+}
+
+uint64_t MovedKey(uint32_t segment, uint64_t offset) {
+  return static_cast<uint64_t>(segment) << 40 | offset;
+}
+
 }  // namespace
+
+// ---- FsyncPolicy ----
+
+Result<FsyncPolicy> FsyncPolicy::Parse(std::string_view text) {
+  FsyncPolicy p;
+  if (text == "always") return p;
+  constexpr std::string_view kPrefix = "interval:";
+  if (text.starts_with(kPrefix)) {
+    std::string_view ms = text.substr(kPrefix.size());
+    uint32_t value = 0;
+    auto [end, ec] = std::from_chars(ms.data(), ms.data() + ms.size(), value);
+    if (ec == std::errc() && end == ms.data() + ms.size() && value >= 1 && value <= 60000) {
+      p.mode = kInterval;
+      p.interval_ms = value;
+      return p;
+    }
+  }
+  return InvalidArgument("fsync must be \"always\" or \"interval:<ms>\" with 1..60000 ms, not \"" +
+                             std::string(text) + "\"",
+                         "invalid_fsync");
+}
+
+std::string FsyncPolicy::ToString() const {
+  return mode == kAlways ? "always" : "interval:" + std::to_string(interval_ms);
+}
 
 struct BlobStore::Segment {
   Segment(uint32_t n, std::string p, int rfd) : number(n), path(std::move(p)), read_fd(rfd) {}
@@ -233,10 +389,22 @@ struct BlobStore::Segment {
 
   const uint32_t number;
   const std::string path;
-  const int read_fd;  // O_RDONLY, shared by all readers for the store's life
-  int write_fd = -1;  // open only while this is the active segment; GUARDED_BY(mu_)
-  // Bytes that hold complete, synced records; a location past it is not one we handed out.
-  std::atomic<uint64_t> durable_size{0};
+  const int read_fd;  // O_RDONLY, shared by all readers while the segment is held
+  int write_fd = -1;  // open only while this is the active segment; closed under sync_mu_
+  // Bytes that hold complete records (synced ones under kAlways); a location past it is not
+  // one we handed out.
+  std::atomic<uint64_t> size{0};
+};
+
+// One record waiting for the group commit writer.
+struct BlobStore::Pending {
+  Header header;
+  std::span<const char> payload;
+  std::array<char, kTombstonePayloadBytes> tombstone{};  // the payload of a tombstone
+  BlobLocation location;                                 // filled by the writer
+  Status status;
+  bool done = false;  // GUARDED_BY(mu_)
+  uint64_t bytes() const { return kHeaderBytes + payload.size(); }
 };
 
 // ---- BlobLocation ----
@@ -281,17 +449,46 @@ Result<BlobLocation> BlobLocation::Decode(std::string_view data) {
 
 // ---- BlobStore ----
 
-BlobStore::BlobStore() : table_(std::make_unique<std::atomic<Segment*>[]>(kMaxSegments)) {}
+BlobStore::BlobStore() : table_(std::make_unique<std::atomic<SegmentPtr>[]>(kMaxSegments)) {}
 
 BlobStore::~BlobStore() {
+  if (syncer_.joinable()) {
+    {
+      std::lock_guard lock(sync_mu_);
+      stopping_ = true;
+    }
+    sync_cv_.notify_all();
+    syncer_.join();
+  }
+  // A clean shutdown: everything is synced, so the next Open can skip the tail scan.
+  if (active_ && active_->write_fd >= 0 && FdatasyncRetrying(active_->write_fd) == 0) {
+    const std::string marker = dir_ + "/" + kCleanMarker;
+    const std::string text =
+        std::to_string(active_->number) + " " + std::to_string(active_size_) + "\n";
+    int fd = ::open(marker.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd >= 0) {
+      bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
+                ::fsync(fd) == 0;
+      ::close(fd);
+      if (!ok || !SyncDir(dir_).ok()) ::unlink(marker.c_str());
+    }
+  }
   if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the flock
 }
 
 Result<std::unique_ptr<BlobStore>> BlobStore::Open(const std::string& dir,
                                                    const BlobStoreOptions& options) {
+  if (options.fsync.mode == FsyncPolicy::kInterval && options.fsync.interval_ms == 0) {
+    return InvalidArgument("fsync interval must be at least 1 ms", "invalid_fsync");
+  }
   std::error_code fs_ec;
-  std::filesystem::create_directories(dir, fs_ec);
+  const bool created = std::filesystem::create_directories(dir, fs_ec);
   if (fs_ec) return ErrnoStatus("create blob directory " + dir, fs_ec.value());
+  if (created) {
+    // The new directory's name must survive a crash, or every segment in it is lost.
+    std::filesystem::path parent = std::filesystem::path(dir).lexically_normal().parent_path();
+    GLINT_RETURN_IF_ERROR(SyncDir(parent.empty() ? "." : parent.string()));
+  }
 
   std::unique_ptr<BlobStore> store(new BlobStore());
   store->dir_ = dir;
@@ -319,7 +516,6 @@ Result<std::unique_ptr<BlobStore>> BlobStore::Open(const std::string& dir,
   if (fs_ec) return ErrnoStatus("list blob directory " + dir, fs_ec.value());
   std::sort(numbers.begin(), numbers.end());
 
-  std::unique_lock lock(store->mu_);  // uncontended; keeps the GUARDED_BY rule literal
   for (uint32_t n : numbers) {
     const std::string path = dir + "/" + SegmentName(n);
     if (n == 0 || n >= kMaxSegments) {
@@ -327,24 +523,37 @@ Result<std::unique_ptr<BlobStore>> BlobStore::Open(const std::string& dir,
     }
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return ErrnoStatus("open " + path, errno);
-    auto seg = std::make_unique<Segment>(n, path, fd);
+    auto seg = std::make_shared<Segment>(n, path, fd);
     struct stat st;
     if (::fstat(fd, &st) != 0) return ErrnoStatus("stat " + path, errno);
-    seg->durable_size.store(static_cast<uint64_t>(st.st_size), std::memory_order_relaxed);
-    store->table_[n].store(seg.get(), std::memory_order_release);
-    store->segments_.push_back(std::move(seg));
+    seg->size.store(static_cast<uint64_t>(st.st_size), std::memory_order_relaxed);
+    store->table_[n].store(seg, std::memory_order_release);
+    store->active_ = std::move(seg);
   }
 
-  if (store->segments_.empty()) {
-    GLINT_RETURN_IF_ERROR(store->StartSegment(1, lock));
+  // The clean-shutdown marker is consumed now, so a crash from here on means a scan.
+  const std::string marker = dir + "/" + kCleanMarker;
+  std::string clean_text;
+  if (int fd = ::open(marker.c_str(), O_RDONLY | O_CLOEXEC); fd >= 0) {
+    char buf[64];
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    ::close(fd);
+    if (n > 0) clean_text.assign(buf, static_cast<size_t>(n));
+    if (::unlink(marker.c_str()) != 0) return ErrnoStatus("remove " + marker, errno);
+    GLINT_RETURN_IF_ERROR(SyncDir(dir));
+  }
+
+  if (!store->active_) {
+    GLINT_RETURN_IF_ERROR(store->StartSegment(1));
   } else {
-    // Append after whatever the highest segment holds, including a torn record left by a
-    // crash: no location points into it, so it is only dead space.
-    Segment* last = store->segments_.back().get();
-    last->write_fd = ::open(last->path.c_str(), O_WRONLY | O_CLOEXEC);
-    if (last->write_fd < 0) return ErrnoStatus("open " + last->path, errno);
-    store->active_ = last;
-    store->active_size_ = last->durable_size.load(std::memory_order_relaxed);
+    Segment& last = *store->active_;
+    last.write_fd = ::open(last.path.c_str(), O_WRONLY | O_CLOEXEC);
+    if (last.write_fd < 0) return ErrnoStatus("open " + last.path, errno);
+    const uint64_t size = last.size.load(std::memory_order_relaxed);
+    if (clean_text != std::to_string(last.number) + " " + std::to_string(size) + "\n") {
+      GLINT_RETURN_IF_ERROR(store->ScanTail(last));
+    }
+    store->active_size_ = last.size.load(std::memory_order_relaxed);
   }
 
   if (options.use_io_uring) {
@@ -355,15 +564,51 @@ Result<std::unique_ptr<BlobStore>> BlobStore::Open(const std::string& dir,
                 "); ReadAsync falls back to pread");
     }
   }
+  if (options.fsync.mode == FsyncPolicy::kInterval) {
+    store->syncer_ = std::thread([s = store.get()] { s->SyncLoop(); });
+  }
   return store;
 }
 
-Status BlobStore::StartSegment(uint32_t number, const std::unique_lock<std::mutex>& held) {
-  assert(held.owns_lock() && held.mutex() == &mu_);
-  (void)held;
+Status BlobStore::ScanTail(Segment& seg) {
+  const uint64_t size = seg.size.load(std::memory_order_relaxed);
+  WalkResult walk = WalkSegment(seg.read_fd, seg.number, size, /*verify_payloads=*/true, nullptr);
+  tail_.scanned = true;
+  tail_.segment = seg.number;
+  tail_.valid_end = walk.end;
+  tail_.records = walk.records;
+  tail_.cut_bytes = size - walk.end;
+  if (walk.end == size) {
+    log::Info("blob store " + dir_ + ": unclean stop; verified the " +
+              std::to_string(walk.records) + " records of " + seg.path);
+    return Status::Ok();
+  }
+  tail_.reason = walk.failure;
+  // Cut before anything is appended, so the dead bytes can never be mistaken for records.
+  if (::ftruncate(seg.write_fd, static_cast<off_t>(walk.end)) != 0) {
+    return ErrnoStatus("truncate " + seg.path, errno);
+  }
+  if (int err = FdatasyncRetrying(seg.write_fd); err != 0) {
+    return ErrnoStatus("fdatasync " + seg.path, err);
+  }
+  seg.size.store(walk.end, std::memory_order_release);
+  log::Warn("blob store " + dir_ + ": cut " + std::to_string(tail_.cut_bytes) +
+            " bytes from the end of " + seg.path + " at offset " + std::to_string(walk.end) + " (" +
+            walk.failure + "), after " + std::to_string(walk.records) + " verified records");
+  return Status::Ok();
+}
+
+Status BlobStore::StartSegment(uint32_t number) {
   if (number >= kMaxSegments) {
     return IoError("blob store " + dir_ + " has used all " + std::to_string(kMaxSegments - 1) +
                    " segment numbers");
+  }
+  // Interval mode: the old segment is synced before a newer one exists, so only the highest
+  // segment can ever have an unsynced tail (the one Open scans).
+  if (active_ && options_.fsync.mode == FsyncPolicy::kInterval) {
+    if (int err = FdatasyncRetrying(active_->write_fd); err != 0) {
+      return ErrnoStatus("fdatasync " + active_->path, err);
+    }
   }
   const std::string path = dir_ + "/" + SegmentName(number);
   // O_EXCL: a segment we think is new but already exists means another writer; never
@@ -374,9 +619,10 @@ Status BlobStore::StartSegment(uint32_t number, const std::unique_lock<std::mute
   if (rfd < 0) {
     int err = errno;
     ::close(wfd);
+    ::unlink(path.c_str());
     return ErrnoStatus("open " + path, err);
   }
-  auto seg = std::make_unique<Segment>(number, path, rfd);
+  auto seg = std::make_shared<Segment>(number, path, rfd);
   seg->write_fd = wfd;
   // The new name must survive a crash before any location pointing into it is handed out.
   if (Status s = SyncDir(dir_); !s.ok()) {
@@ -386,24 +632,44 @@ Status BlobStore::StartSegment(uint32_t number, const std::unique_lock<std::mute
     return s;
   }
 
+  std::lock_guard sync_lock(sync_mu_);
   if (active_ != nullptr) {
-    ::close(active_->write_fd);  // every record in it was fdatasync'ed by its Append
+    ::close(active_->write_fd);  // every record in it is synced
     active_->write_fd = -1;
   }
-  active_ = seg.get();
+  table_[number].store(seg, std::memory_order_release);
+  active_ = std::move(seg);
   active_size_ = 0;
-  table_[number].store(seg.get(), std::memory_order_release);
-  segments_.push_back(std::move(seg));
   return Status::Ok();
 }
 
-Result<const BlobStore::Segment*> BlobStore::segment(uint32_t number) const {
-  const Segment* seg =
-      number < kMaxSegments ? table_[number].load(std::memory_order_acquire) : nullptr;
-  if (seg == nullptr) {
-    return NotFound("blob segment " + std::to_string(number) + " does not exist");
+void BlobStore::SyncLoop() {
+  std::unique_lock lock(sync_mu_);
+  const auto period = std::chrono::milliseconds(options_.fsync.interval_ms);
+  while (!sync_cv_.wait_for(lock, period, [this] { return stopping_; })) {
+    if (active_ && active_->write_fd >= 0) {
+      if (int err = FdatasyncRetrying(active_->write_fd); err != 0) {
+        log::Error("blob store " + dir_ + ": fdatasync " + active_->path + ": " + strerror(err));
+      }
+    }
   }
-  return seg;
+}
+
+Result<BlobStore::SegmentPtr> BlobStore::Locate(BlobLocation& loc) const {
+  // A record moves at most once per compaction of its segment; the bound only guards
+  // against a corrupted chain.
+  for (int hop = 0; hop < 64; ++hop) {
+    if (loc.segment < kMaxSegments) {
+      if (SegmentPtr seg = table_[loc.segment].load(std::memory_order_acquire)) return seg;
+    }
+    std::shared_lock lock(moved_mu_);
+    auto it = moved_.find(MovedKey(loc.segment, loc.offset));
+    if (it == moved_.end()) break;
+    loc.segment = it->second.segment;
+    loc.offset = it->second.offset;
+  }
+  return NotFound("blob segment " + std::to_string(loc.segment) + " does not exist",
+                  "blob_segment_missing");
 }
 
 Result<BlobLocation> BlobStore::Append(uint64_t blob_id, std::span<const char> bytes) {
@@ -412,39 +678,103 @@ Result<BlobLocation> BlobStore::Append(uint64_t blob_id, std::span<const char> b
                         std::to_string(options_.max_blob_bytes),
                     "blob_too_large");
   }
+  Pending p;
   // Hash outside the lock: it is the only per-byte work and appends would queue behind it.
-  const uint64_t checksum = XXH3_64bits(bytes.data(), bytes.size());
-  Header header = EncodeHeader(blob_id, bytes.size(), checksum);
-  const uint64_t record_bytes = kHeaderBytes + bytes.size();
+  p.header = EncodeHeader(blob_id, bytes.size(), XXH3_64bits(bytes.data(), bytes.size()));
+  p.payload = bytes;
+  Pending* one[] = {&p};
+  GLINT_RETURN_IF_ERROR(Submit(one));
+  return p.location;
+}
 
+Status BlobStore::AppendTombstones(std::span<const std::pair<uint64_t, BlobLocation>> deleted) {
+  std::vector<Pending> pending(deleted.size());
+  std::vector<Pending*> ptrs;
+  for (size_t i = 0; i < deleted.size(); ++i) {
+    Pending& p = pending[i];
+    PutLE(&p.tombstone[0], deleted[i].second.segment, 4);
+    PutLE(&p.tombstone[4], deleted[i].second.offset, 8);
+    p.payload = std::span<const char>(p.tombstone.data(), p.tombstone.size());
+    p.header = EncodeHeader(deleted[i].first, kTombstonePayloadBytes,
+                            XXH3_64bits(p.tombstone.data(), p.tombstone.size()), kFlagTombstone);
+    ptrs.push_back(&p);
+  }
+  return Submit(ptrs);
+}
+
+Status BlobStore::Submit(std::span<Pending*> mine) {
   std::unique_lock lock(mu_);
-  // An empty segment takes any record, so a blob larger than a segment still fits somewhere.
-  if (active_size_ > 0 && active_size_ + record_bytes > options_.max_segment_bytes) {
-    GLINT_RETURN_IF_ERROR(StartSegment(active_->number + 1, lock));
+  queue_.insert(queue_.end(), mine.begin(), mine.end());
+  auto all_done = [&] {
+    return std::all_of(mine.begin(), mine.end(), [](const Pending* p) { return p->done; });
+  };
+  while (!all_done()) {
+    if (writing_) {
+      cv_.wait(lock);
+      continue;
+    }
+    // Become the writer for everything queued so far (others' records included).
+    writing_ = true;
+    std::vector<Pending*> batch;
+    size_t take = std::min(queue_.size(), kMaxBatchRecords);
+    batch.assign(queue_.begin(), queue_.begin() + static_cast<ptrdiff_t>(take));
+    queue_.erase(queue_.begin(), queue_.begin() + static_cast<ptrdiff_t>(take));
+    lock.unlock();
+    WriteBatchOf(batch);
+    lock.lock();
+    for (Pending* p : batch) p->done = true;
+    writing_ = false;
+    cv_.notify_all();
   }
-  std::array<iovec, 2> iov = {iovec{header.data(), header.size()},
-                              iovec{const_cast<char*>(bytes.data()), bytes.size()}};
-  // On failure the position stays put: the next append overwrites whatever partial record
-  // reached the file, and no location ever points at it.
-  if (int err = PwritevFully(active_->write_fd, iov, active_size_); err != 0) {
-    Status s = ErrnoStatus("write " + active_->path, err);
-    log::Error(s.ToString());
-    return s;
+  for (const Pending* p : mine) GLINT_RETURN_IF_ERROR(p->status);
+  return Status::Ok();
+}
+
+void BlobStore::WriteBatchOf(std::vector<Pending*>& batch) {
+  size_t i = 0;
+  while (i < batch.size()) {
+    // An empty segment takes any record, so a blob larger than a segment still fits somewhere.
+    if (active_size_ > 0 && active_size_ + batch[i]->bytes() > options_.max_segment_bytes) {
+      if (Status s = StartSegment(active_->number + 1); !s.ok()) {
+        for (; i < batch.size(); ++i) batch[i]->status = s;
+        return;
+      }
+    }
+    // The run of records that fits in this segment, written with one pwritev.
+    std::vector<iovec> iov;
+    uint64_t end = active_size_;
+    size_t j = i;
+    while (j < batch.size() && (j == i || end + batch[j]->bytes() <= options_.max_segment_bytes)) {
+      Pending& p = *batch[j];
+      p.location.segment = active_->number;
+      p.location.offset = end;
+      p.location.length = p.payload.size();
+      p.location.checksum = GetLE(&p.header[24], 8);
+      iov.push_back({p.header.data(), p.header.size()});
+      if (!p.payload.empty()) {
+        iov.push_back({const_cast<char*>(p.payload.data()), p.payload.size()});
+      }
+      end += p.bytes();
+      ++j;
+    }
+    Status status;
+    // On failure the position stays put: the next append overwrites whatever partial record
+    // reached the file, and no location ever points at it.
+    if (int err = PwritevFully(active_->write_fd, std::move(iov), active_size_); err != 0) {
+      status = ErrnoStatus("write " + active_->path, err);
+    } else if (options_.fsync.mode == FsyncPolicy::kAlways) {
+      if (int err = FdatasyncRetrying(active_->write_fd); err != 0) {
+        status = ErrnoStatus("fdatasync " + active_->path, err);
+      }
+    }
+    if (status.ok()) {
+      active_size_ = end;
+      active_->size.store(end, std::memory_order_release);
+    } else {
+      log::Error(status.ToString());
+    }
+    for (; i < j; ++i) batch[i]->status = status;
   }
-  while (::fdatasync(active_->write_fd) != 0) {
-    if (errno == EINTR) continue;
-    Status s = ErrnoStatus("fdatasync " + active_->path, errno);
-    log::Error(s.ToString());
-    return s;
-  }
-  BlobLocation loc;
-  loc.segment = active_->number;
-  loc.offset = active_size_;
-  loc.length = bytes.size();
-  loc.checksum = checksum;
-  active_size_ += record_bytes;
-  active_->durable_size.store(active_size_, std::memory_order_release);
-  return loc;
 }
 
 std::string BlobStore::Remember(const BlobLocation& loc, std::string bytes) const {
@@ -461,10 +791,10 @@ Result<std::string> BlobStore::Read(const BlobLocation& loc) const {
   return Remember(loc, std::move(bytes));
 }
 
-Result<std::string> BlobStore::ReadFromDisk(const BlobLocation& loc) const {
-  GLINT_ASSIGN_OR_RETURN(const Segment* seg, segment(loc.segment));
-  GLINT_RETURN_IF_ERROR(
-      CheckBounds(loc, seg->path, seg->durable_size.load(std::memory_order_acquire)));
+Result<std::string> BlobStore::ReadFromDisk(const BlobLocation& asked) const {
+  BlobLocation loc = asked;
+  GLINT_ASSIGN_OR_RETURN(SegmentPtr seg, Locate(loc));
+  GLINT_RETURN_IF_ERROR(CheckBounds(loc, seg->path, seg->size.load(std::memory_order_acquire)));
   Header header;
   std::string payload(loc.length, '\0');
   std::array<iovec, 2> iov = {iovec{header.data(), header.size()},
@@ -492,15 +822,16 @@ Result<std::string> BlobStore::ReadFromDisk(const BlobLocation& loc) const {
   return payload;
 }
 
-boost::asio::awaitable<Result<std::string>> BlobStore::ReadAsync(BlobLocation loc) const {
+boost::asio::awaitable<Result<std::string>> BlobStore::ReadAsync(BlobLocation asked) const {
   if (cache_)
-    if (auto hit = cache_->Find(loc)) co_return *hit;
-  if (!io_uring_.load(std::memory_order_relaxed)) co_return Read(loc);
-  Result<const Segment*> found = segment(loc.segment);
+    if (auto hit = cache_->Find(asked)) co_return *hit;
+  if (!io_uring_.load(std::memory_order_relaxed)) co_return Read(asked);
+  BlobLocation loc = asked;
+  Result<SegmentPtr> found = Locate(loc);
   if (!found.ok()) co_return found.status();
-  const Segment* seg = *found;
-  if (Status s = CheckBounds(loc, seg->path, seg->durable_size.load(std::memory_order_acquire));
-      !s.ok()) {
+  // Held by this frame: a segment retired meanwhile stays open until the read is done.
+  const SegmentPtr seg = *found;
+  if (Status s = CheckBounds(loc, seg->path, seg->size.load(std::memory_order_acquire)); !s.ok()) {
     co_return s;
   }
 
@@ -518,7 +849,7 @@ boost::asio::awaitable<Result<std::string>> BlobStore::ReadAsync(BlobLocation lo
       log::Warn("blob store " + dir_ + ": io_uring failed (" + failure +
                 "); ReadAsync falls back to pread");
     }
-    co_return Read(loc);
+    co_return Read(asked);
   }
 
   Header header;
@@ -537,7 +868,133 @@ boost::asio::awaitable<Result<std::string>> BlobStore::ReadAsync(BlobLocation lo
   }
   assert(n == kHeaderBytes + loc.length);
   if (Status s = VerifyRecord(loc, seg->path, header, payload); !s.ok()) co_return s;
-  co_return Remember(loc, std::move(payload));
+  co_return Remember(asked, std::move(payload));
+}
+
+Result<BlobStore::FileExtent> BlobStore::OpenExtent(const BlobLocation& asked) const {
+  BlobLocation loc = asked;
+  GLINT_ASSIGN_OR_RETURN(SegmentPtr seg, Locate(loc));
+  GLINT_RETURN_IF_ERROR(CheckBounds(loc, seg->path, seg->size.load(std::memory_order_acquire)));
+  // Map the record read-only and hash it in place: the bytes are checked without a copy, and
+  // the pages they warm are the ones sendfile then reads.
+  static const uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+  const uint64_t start = loc.offset / page * page;
+  const uint64_t span = loc.offset - start + kHeaderBytes + loc.length;
+  void* map = ::mmap(nullptr, span, PROT_READ, MAP_SHARED, seg->read_fd, static_cast<off_t>(start));
+  if (map == MAP_FAILED) {
+    Status s = ErrnoStatus("map blob " + Where(loc) + " from " + seg->path, errno);
+    log::Error(s.ToString());
+    return s;
+  }
+  const char* record = static_cast<const char*>(map) + (loc.offset - start);
+  Header header;
+  std::memcpy(header.data(), record, kHeaderBytes);
+  Status verified =
+      VerifyRecord(loc, seg->path, header, std::string_view(record + kHeaderBytes, loc.length));
+  ::munmap(map, span);
+  GLINT_RETURN_IF_ERROR(verified);
+  FileExtent extent;
+  extent.fd = seg->read_fd;
+  extent.offset = loc.offset + kHeaderBytes;
+  extent.length = loc.length;
+  extent.keep = seg;
+  return extent;
+}
+
+std::vector<SegmentInfo> BlobStore::Segments() const {
+  std::vector<SegmentInfo> out;
+  uint32_t active;
+  {
+    std::lock_guard lock(sync_mu_);
+    active = active_ ? active_->number : 0;
+  }
+  for (uint32_t n = 1; n <= active && n < kMaxSegments; ++n) {
+    SegmentPtr seg = table_[n].load(std::memory_order_acquire);
+    if (!seg) continue;
+    SegmentInfo info;
+    info.number = n;
+    info.bytes = seg->size.load(std::memory_order_acquire);
+    info.active = n == active;
+    struct stat st;
+    if (::fstat(seg->read_fd, &st) == 0) info.mtime = st.st_mtim.tv_sec;
+    out.push_back(info);
+  }
+  return out;
+}
+
+uint64_t BlobStore::DiskBytes() const {
+  uint64_t total = 0;
+  for (const SegmentInfo& s : Segments()) total += s.bytes;
+  return total;
+}
+
+Status BlobStore::ScanSegment(uint32_t number, bool verify_payloads,
+                              const std::function<bool(const ScannedRecord&)>& fn) const {
+  SegmentPtr seg = number < kMaxSegments ? table_[number].load(std::memory_order_acquire) : nullptr;
+  if (!seg) return NotFound("blob segment " + std::to_string(number) + " does not exist");
+  WalkResult walk = WalkSegment(seg->read_fd, number, seg->size.load(std::memory_order_acquire),
+                                verify_payloads, fn);
+  if (!walk.failure.empty()) {
+    return Corruption(seg->path + ": record at offset " + std::to_string(walk.end) +
+                          " is damaged (" + walk.failure + ")",
+                      "segment_damaged");
+  }
+  return Status::Ok();
+}
+
+Status BlobStore::TruncateSegment(uint32_t number, uint64_t offset) {
+  SegmentPtr seg = number < kMaxSegments ? table_[number].load(std::memory_order_acquire) : nullptr;
+  if (!seg) return NotFound("blob segment " + std::to_string(number) + " does not exist");
+  std::unique_lock lock(mu_);
+  cv_.wait(lock, [&] { return !writing_; });
+  writing_ = true;  // no appends while the file shrinks
+  lock.unlock();
+  Status status;
+  int fd = ::open(seg->path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) {
+    status = ErrnoStatus("open " + seg->path, errno);
+  } else {
+    if (::ftruncate(fd, static_cast<off_t>(offset)) != 0) {
+      status = ErrnoStatus("truncate " + seg->path, errno);
+    } else if (int err = FdatasyncRetrying(fd); err != 0) {
+      status = ErrnoStatus("fdatasync " + seg->path, err);
+    }
+    ::close(fd);
+  }
+  if (status.ok() && offset < seg->size.load()) {
+    seg->size.store(offset, std::memory_order_release);
+    if (seg == active_) active_size_ = offset;
+  }
+  lock.lock();
+  writing_ = false;
+  cv_.notify_all();
+  return status;
+}
+
+Result<BlobLocation> BlobStore::Copy(uint64_t blob_id, const BlobLocation& from) {
+  GLINT_ASSIGN_OR_RETURN(std::string bytes, ReadFromDisk(from));
+  return Append(blob_id, std::span<const char>(bytes.data(), bytes.size()));
+}
+
+Status BlobStore::RetireSegment(uint32_t number,
+                                std::vector<std::pair<uint64_t, BlobLocation>> moved) {
+  SegmentPtr seg = number < kMaxSegments ? table_[number].load(std::memory_order_acquire) : nullptr;
+  if (!seg) return NotFound("blob segment " + std::to_string(number) + " does not exist");
+  {
+    std::lock_guard lock(sync_mu_);
+    if (seg == active_) {
+      return Conflict("segment " + std::to_string(number) + " is being appended to",
+                      "segment_active");
+    }
+  }
+  {
+    // Forwarding first, then the table: a reader that misses the segment finds the move.
+    std::unique_lock lock(moved_mu_);
+    for (auto& [offset, to] : moved) moved_[MovedKey(number, offset)] = to;
+  }
+  table_[number].store(nullptr, std::memory_order_release);
+  if (::unlink(seg->path.c_str()) != 0) return ErrnoStatus("remove " + seg->path, errno);
+  return SyncDir(dir_);
 }
 
 }  // namespace glint::storage
