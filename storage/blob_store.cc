@@ -231,7 +231,6 @@ bool ProbeIoUring(int fd, std::string* why) {
   }
 }
 
-
 // pread of exactly `n` bytes at `offset`; 0, or the errno, or -1 at end of file.
 int PreadFully(int fd, char* dst, size_t n, uint64_t offset) {
   while (n > 0) {
@@ -699,7 +698,9 @@ Status BlobStore::AppendTombstones(std::span<const std::pair<uint64_t, BlobLocat
                             XXH3_64bits(p.tombstone.data(), p.tombstone.size()), kFlagTombstone);
     ptrs.push_back(&p);
   }
-  return Submit(ptrs);
+  GLINT_RETURN_IF_ERROR(Submit(ptrs));
+  tombstones_.fetch_add(deleted.size(), std::memory_order_relaxed);
+  return Status::Ok();
 }
 
 Status BlobStore::Submit(std::span<Pending*> mine) {

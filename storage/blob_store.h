@@ -102,6 +102,8 @@ class BlobCache;
 
 class BlobStore {
  public:
+  static constexpr uint64_t kRecordHeaderBytes = 40;  // docs/formats.md, "Blob segment record"
+
   // Opens `dir` (created if missing) and appends after the end of its highest segment. Unless
   // the store was shut down cleanly, that segment's tail is scanned first: records are
   // verified from its start and the first torn or checksum-failing record and everything
@@ -181,6 +183,8 @@ class BlobStore {
   }
 
   const TailReport& tail_report() const { return tail_; }
+  // Tombstones appended since Open (the compactor runs again only when this moved).
+  uint64_t tombstones_appended() const { return tombstones_.load(std::memory_order_relaxed); }
   const std::string& dir() const { return dir_; }
   // Bytes in all local segment files.
   uint64_t DiskBytes() const;
@@ -229,6 +233,7 @@ class BlobStore {
   std::unordered_map<uint64_t, BlobLocation> moved_;  // GUARDED_BY(moved_mu_)
 
   mutable std::mutex index_mu_;  // see LockIndex
+  std::atomic<uint64_t> tombstones_{0};
 
   // Group commit: appenders queue under mu_; one of them at a time (the writer) takes the
   // whole queue, writes it with one pwritev and one fdatasync outside the lock.

@@ -146,6 +146,24 @@ const std::vector<Option>& AllOptions() {
         [](Config& c, uint64_t n) { c.server.shutdown_grace = std::chrono::seconds(n); }),
       U("max_connections", "open connections at most; more are refused", "10000", 1, 1000000,
         [](Config& c, uint64_t n) { c.server.max_connections = n; }),
+      S("fsync",
+        "when blob bytes reach the disk: \"always\" (before each upload is acknowledged; "
+        "concurrent writes share one fdatasync) or \"interval:<ms>\" (a power loss may lose "
+        "the last <ms> of acknowledged uploads; a process crash loses none)",
+        "always",
+        [](Config& c, const std::string& v) -> Status {
+          GLINT_ASSIGN_OR_RETURN(c.blobs.fsync, storage::FsyncPolicy::Parse(v));
+          return Status::Ok();
+        }),
+      U("segment_bytes", "size at which the blob store starts a new segment file", "1073741824",
+        1 << 20, 1ull << 40, [](Config& c, uint64_t n) { c.blobs.max_segment_bytes = n; }),
+      U("compact_below_percent",
+        "rewrite a sealed blob segment once less than this percent of it is live (0 = never)",
+        "50", 0, 100,
+        [](Config& c, uint64_t n) { c.compactor.live_threshold = static_cast<double>(n) / 100; }),
+      U("compact_interval", "seconds between looks for segments to compact after deletions", "60",
+        1, 86400,
+        [](Config& c, uint64_t n) { c.compactor.interval = std::chrono::seconds(n); }),
       U("blob_cache_bytes", "memory for hot small blobs such as avatars (0 = none)", "67108864", 0,
         1ull << 40, [](Config& c, uint64_t n) { c.blobs.cache_bytes = n; }),
       U("max_body_bytes_in_flight",
@@ -292,6 +310,7 @@ struct Stack {
   // Declared last: destroyed first, joining renders that still write to the stores.
   std::unique_ptr<core::Transformer> transformer;
   std::unique_ptr<core::RenditionWorker> renditions;  // only while serving
+  std::unique_ptr<storage::Compactor> compactor;      // only while serving
 };
 
 Result<std::unique_ptr<Stack>> OpenStack(Config& config) {
@@ -403,11 +422,17 @@ int Serve(Config config) {
   service.SetPhotoListener(
       [worker = (*stack)->renditions.get()](uint64_t id) { worker->Notify(id); });
   (*stack)->renditions->Start();
+  if (config.compactor.live_threshold > 0) {
+    (*stack)->compactor =
+        std::make_unique<storage::Compactor>(*(*stack)->db, *(*stack)->blobs, config.compactor);
+    (*stack)->compactor->Start();
+  }
   server->Run();
   // Handlers still on the blocking pool finish their writes before the stores close.
   blocking.join();
   service.SetPhotoListener(nullptr);
   (*stack)->renditions->Stop();
+  if ((*stack)->compactor) (*stack)->compactor->Stop();
   server.reset();
   stack->reset();
   log::Info("glint stopped cleanly");

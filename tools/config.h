@@ -16,6 +16,7 @@
 #include "http/handlers.h"
 #include "http/server.h"
 #include "storage/blob_store.h"
+#include "storage/compactor.h"
 
 namespace glint::tools {
 
@@ -26,6 +27,7 @@ struct Config {
   http::ApiOptions api;
   core::ServiceOptions service;
   storage::BlobStoreOptions blobs;
+  storage::CompactorOptions compactor;
   core::TransformerOptions transformer;
   core::RenditionOptions renditions;
   unsigned blocking_threads = 4;
