@@ -19,6 +19,8 @@
 #include <cstring>
 #include <exception>
 #include <filesystem>
+#include <fstream>
+#include <map>
 #include <optional>
 
 #include <xxhash.h>
@@ -263,7 +265,10 @@ struct WalkResult {
   std::string failure;   // why the record at `end` was refused; empty at a clean end
 };
 
-WalkResult WalkSegment(int fd, uint32_t number, uint64_t size, bool verify_payloads,
+// Reads exactly `n` bytes at `offset` into `dst`: 0, an errno, or -1 at end of file.
+using ReadFn = std::function<int(char* dst, size_t n, uint64_t offset)>;
+
+WalkResult WalkSegment(const ReadFn& read, uint32_t number, uint64_t size, bool verify_payloads,
                        const std::function<bool(const ScannedRecord&)>& fn) {
   WalkResult out;
   std::vector<char> chunk;
@@ -274,7 +279,7 @@ WalkResult WalkSegment(int fd, uint32_t number, uint64_t size, bool verify_paylo
       break;
     }
     Header h;
-    if (int err = PreadFully(fd, h.data(), h.size(), offset); err != 0) {
+    if (int err = read(h.data(), h.size(), offset); err != 0) {
       out.failure = err < 0 ? "a partial header" : std::string("read error: ") + strerror(err);
       break;
     }
@@ -317,7 +322,7 @@ WalkResult WalkSegment(int fd, uint32_t number, uint64_t size, bool verify_paylo
       int err = 0;
       while (done < length) {
         size_t step = static_cast<size_t>(std::min<uint64_t>(chunk.size(), length - done));
-        err = PreadFully(fd, chunk.data(), step, offset + kHeaderBytes + done);
+        err = read(chunk.data(), step, offset + kHeaderBytes + done);
         if (err != 0) break;
         XXH3_64bits_update(state, chunk.data(), step);
         if (tombstone) {
@@ -344,6 +349,88 @@ WalkResult WalkSegment(int fd, uint32_t number, uint64_t size, bool verify_paylo
     if (fn && !fn(rec)) break;
   }
   return out;
+}
+
+Status NoRemoteTier(const BlobLocation& loc) {
+  return Unavailable("blob " + Where(loc) + " is in the remote tier, which is not configured",
+                     "remote_tier_unavailable");
+}
+
+// Verifies a record fetched whole (header and payload) from the remote tier.
+Result<std::string> VerifyFetched(const BlobLocation& loc, std::string_view path,
+                                  std::string_view record) {
+  if (record.size() != kHeaderBytes + loc.length) {
+    return CorruptBlob(loc, path, "the remote tier returned the wrong number of bytes");
+  }
+  Header header;
+  std::memcpy(header.data(), record.data(), kHeaderBytes);
+  std::string_view payload = record.substr(kHeaderBytes);
+  GLINT_RETURN_IF_ERROR(VerifyRecord(loc, path, header, payload));
+  return std::string(payload);
+}
+
+ReadFn LocalReader(int fd) {
+  return [fd](char* dst, size_t n, uint64_t offset) { return PreadFully(fd, dst, n, offset); };
+}
+
+// Serves a scan's small reads from 8 MB windows fetched from the remote tier, so walking a
+// remote segment costs one request per window, not one per record.
+ReadFn RemoteReader(RemoteTier* tier, uint32_t number, uint64_t size) {
+  struct Window {
+    uint64_t start = 0;
+    std::string bytes;
+  };
+  auto window = std::make_shared<Window>();
+  return [=](char* dst, size_t n, uint64_t offset) -> int {
+    if (tier == nullptr) return EIO;
+    while (n > 0) {
+      if (offset >= size) return -1;
+      if (offset < window->start || offset >= window->start + window->bytes.size()) {
+        const uint64_t want = std::min<uint64_t>(std::max<uint64_t>(n, 8u << 20), size - offset);
+        auto got = tier->Read(number, offset, want);
+        if (!got.ok()) return EIO;
+        window->start = offset;
+        window->bytes = std::move(*got);
+      }
+      const uint64_t at = offset - window->start;
+      const size_t step = static_cast<size_t>(std::min<uint64_t>(n, window->bytes.size() - at));
+      std::memcpy(dst, window->bytes.data() + at, step);
+      dst += step;
+      n -= step;
+      offset += step;
+    }
+    return 0;
+  };
+}
+
+// "seg-00000042.remote" -> 42: the manifest of a tiered-out segment.
+std::optional<uint32_t> ParseRemoteName(std::string_view name) {
+  constexpr std::string_view kSuffix = ".remote";
+  if (!name.ends_with(kSuffix)) return std::nullopt;
+  std::string log(name.substr(0, name.size() - kSuffix.size()));
+  return ParseSegmentName(log + ".log");
+}
+
+std::string RemoteManifestName(uint32_t number) {
+  std::string name = SegmentName(number);
+  return name.substr(0, name.size() - 4) + ".remote";
+}
+
+// Writes `text` to `path` so that after a crash it is either absent or whole.
+Status WriteFileDurably(const std::string& dir, const std::string& name, const std::string& text) {
+  const std::string path = dir + "/" + name, tmp = path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return ErrnoStatus("create " + tmp, errno);
+  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
+            ::fsync(fd) == 0;
+  int err = errno;
+  ::close(fd);
+  if (!ok) {
+    ::unlink(tmp.c_str());
+    return ErrnoStatus("write " + tmp, err);
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) return ErrnoStatus("rename " + tmp, errno);
+  return SyncDir(dir);
 }
 
 uint64_t MovedKey(uint32_t segment, uint64_t offset) {
@@ -388,8 +475,9 @@ struct BlobStore::Segment {
 
   const uint32_t number;
   const std::string path;
-  const int read_fd;  // O_RDONLY, shared by all readers while the segment is held
-  int write_fd = -1;  // open only while this is the active segment; closed under sync_mu_
+  const int read_fd;    // O_RDONLY, shared by all readers while the segment is held; -1 if remote
+  bool remote = false;  // set before publication; the bytes are read from the RemoteTier
+  int write_fd = -1;    // open only while this is the active segment; closed under sync_mu_
   // Bytes that hold complete records (synced ones under kAlways); a location past it is not
   // one we handed out.
   std::atomic<uint64_t> size{0};
@@ -508,12 +596,37 @@ Result<std::unique_ptr<BlobStore>> BlobStore::Open(const std::string& dir,
   }
 
   std::vector<uint32_t> numbers;
+  std::map<uint32_t, uint64_t> remote;  // tiered-out segments: number -> size
   for (auto it = std::filesystem::directory_iterator(dir, fs_ec);
        !fs_ec && it != std::filesystem::directory_iterator(); it.increment(fs_ec)) {
-    if (auto n = ParseSegmentName(it->path().filename().native())) numbers.push_back(*n);
+    const std::string name = it->path().filename().native();
+    if (auto n = ParseSegmentName(name)) numbers.push_back(*n);
+    if (auto n = ParseRemoteName(name)) {
+      std::ifstream in(it->path());
+      std::string key;
+      uint64_t size = 0;
+      if (!(in >> key >> size) || key != "size") {
+        return Corruption("unreadable remote segment manifest " + it->path().string());
+      }
+      remote[*n] = size;
+    }
   }
   if (fs_ec) return ErrnoStatus("list blob directory " + dir, fs_ec.value());
   std::sort(numbers.begin(), numbers.end());
+  // A crash between writing a manifest and removing the local file leaves both; the remote
+  // copy was verified before the manifest was written, so the local file goes.
+  std::erase_if(numbers, [&](uint32_t n) {
+    if (!remote.count(n)) return false;
+    ::unlink((dir + "/" + SegmentName(n)).c_str());
+    return true;
+  });
+  for (auto [n, size] : remote) {
+    if (n == 0 || n >= kMaxSegments) return Corruption("remote segment number out of range");
+    auto seg = std::make_shared<Segment>(n, dir + "/" + SegmentName(n), -1);
+    seg->remote = true;
+    seg->size.store(size, std::memory_order_relaxed);
+    store->table_[n].store(seg, std::memory_order_release);
+  }
 
   for (uint32_t n : numbers) {
     const std::string path = dir + "/" + SegmentName(n);
@@ -542,8 +655,12 @@ Result<std::unique_ptr<BlobStore>> BlobStore::Open(const std::string& dir,
     GLINT_RETURN_IF_ERROR(SyncDir(dir));
   }
 
-  if (!store->active_) {
-    GLINT_RETURN_IF_ERROR(store->StartSegment(1));
+  const uint32_t highest_remote = remote.empty() ? 0 : remote.rbegin()->first;
+  if (!store->active_ || store->active_->number < highest_remote) {
+    // Only sealed segments are tiered, so appends go after every number in use.
+    store->active_ = nullptr;
+    GLINT_RETURN_IF_ERROR(
+        store->StartSegment(std::max(highest_remote, numbers.empty() ? 0 : numbers.back()) + 1));
   } else {
     Segment& last = *store->active_;
     last.write_fd = ::open(last.path.c_str(), O_WRONLY | O_CLOEXEC);
@@ -571,7 +688,8 @@ Result<std::unique_ptr<BlobStore>> BlobStore::Open(const std::string& dir,
 
 Status BlobStore::ScanTail(Segment& seg) {
   const uint64_t size = seg.size.load(std::memory_order_relaxed);
-  WalkResult walk = WalkSegment(seg.read_fd, seg.number, size, /*verify_payloads=*/true, nullptr);
+  WalkResult walk =
+      WalkSegment(LocalReader(seg.read_fd), seg.number, size, /*verify_payloads=*/true, nullptr);
   tail_.scanned = true;
   tail_.segment = seg.number;
   tail_.valid_end = walk.end;
@@ -796,6 +914,7 @@ Result<std::string> BlobStore::ReadFromDisk(const BlobLocation& asked) const {
   BlobLocation loc = asked;
   GLINT_ASSIGN_OR_RETURN(SegmentPtr seg, Locate(loc));
   GLINT_RETURN_IF_ERROR(CheckBounds(loc, seg->path, seg->size.load(std::memory_order_acquire)));
+  if (seg->remote) return ReadRemote(*seg, loc);
   Header header;
   std::string payload(loc.length, '\0');
   std::array<iovec, 2> iov = {iovec{header.data(), header.size()},
@@ -876,6 +995,9 @@ Result<BlobStore::FileExtent> BlobStore::OpenExtent(const BlobLocation& asked) c
   BlobLocation loc = asked;
   GLINT_ASSIGN_OR_RETURN(SegmentPtr seg, Locate(loc));
   GLINT_RETURN_IF_ERROR(CheckBounds(loc, seg->path, seg->size.load(std::memory_order_acquire)));
+  if (seg->remote) {
+    return Unavailable("blob " + Where(loc) + " is in the remote tier", "blob_not_local");
+  }
   // Map the record read-only and hash it in place: the bytes are checked without a copy, and
   // the pages they warm are the ones sendfile then reads.
   static const uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
@@ -916,8 +1038,9 @@ std::vector<SegmentInfo> BlobStore::Segments() const {
     info.number = n;
     info.bytes = seg->size.load(std::memory_order_acquire);
     info.active = n == active;
+    info.remote = seg->remote;
     struct stat st;
-    if (::fstat(seg->read_fd, &st) == 0) info.mtime = st.st_mtim.tv_sec;
+    if (!seg->remote && ::fstat(seg->read_fd, &st) == 0) info.mtime = st.st_mtim.tv_sec;
     out.push_back(info);
   }
   return out;
@@ -925,7 +1048,8 @@ std::vector<SegmentInfo> BlobStore::Segments() const {
 
 uint64_t BlobStore::DiskBytes() const {
   uint64_t total = 0;
-  for (const SegmentInfo& s : Segments()) total += s.bytes;
+  for (const SegmentInfo& s : Segments())
+    if (!s.remote) total += s.bytes;
   return total;
 }
 
@@ -933,8 +1057,10 @@ Status BlobStore::ScanSegment(uint32_t number, bool verify_payloads,
                               const std::function<bool(const ScannedRecord&)>& fn) const {
   SegmentPtr seg = number < kMaxSegments ? table_[number].load(std::memory_order_acquire) : nullptr;
   if (!seg) return NotFound("blob segment " + std::to_string(number) + " does not exist");
-  WalkResult walk = WalkSegment(seg->read_fd, number, seg->size.load(std::memory_order_acquire),
-                                verify_payloads, fn);
+  const uint64_t size = seg->size.load(std::memory_order_acquire);
+  WalkResult walk = WalkSegment(
+      seg->remote ? RemoteReader(remote_.load(), number, size) : LocalReader(seg->read_fd), number,
+      size, verify_payloads, fn);
   if (!walk.failure.empty()) {
     return Corruption(seg->path + ": record at offset " + std::to_string(walk.end) +
                           " is damaged (" + walk.failure + ")",
@@ -946,6 +1072,8 @@ Status BlobStore::ScanSegment(uint32_t number, bool verify_payloads,
 Status BlobStore::TruncateSegment(uint32_t number, uint64_t offset) {
   SegmentPtr seg = number < kMaxSegments ? table_[number].load(std::memory_order_acquire) : nullptr;
   if (!seg) return NotFound("blob segment " + std::to_string(number) + " does not exist");
+  if (seg->remote)
+    return Conflict("segment " + std::to_string(number) + " is remote", "segment_remote");
   std::unique_lock lock(mu_);
   cv_.wait(lock, [&] { return !writing_; });
   writing_ = true;  // no appends while the file shrinks
@@ -988,12 +1116,58 @@ Status BlobStore::RetireSegment(uint32_t number,
                       "segment_active");
     }
   }
+  if (seg->remote)
+    return Conflict("segment " + std::to_string(number) + " is remote", "segment_remote");
   {
     // Forwarding first, then the table: a reader that misses the segment finds the move.
     std::unique_lock lock(moved_mu_);
     for (auto& [offset, to] : moved) moved_[MovedKey(number, offset)] = to;
   }
   table_[number].store(nullptr, std::memory_order_release);
+  if (::unlink(seg->path.c_str()) != 0) return ErrnoStatus("remove " + seg->path, errno);
+  return SyncDir(dir_);
+}
+
+Result<std::string> BlobStore::ReadRemote(const Segment& seg, const BlobLocation& loc) const {
+  RemoteTier* tier = remote_.load(std::memory_order_acquire);
+  if (tier == nullptr) return NoRemoteTier(loc);
+  GLINT_ASSIGN_OR_RETURN(std::string record,
+                         tier->Read(loc.segment, loc.offset, kHeaderBytes + loc.length));
+  return VerifyFetched(loc, seg.path, record);
+}
+
+Result<BlobStore::SegmentFile> BlobStore::OpenSegmentFile(uint32_t number) const {
+  SegmentPtr seg = number < kMaxSegments ? table_[number].load(std::memory_order_acquire) : nullptr;
+  if (!seg) return NotFound("blob segment " + std::to_string(number) + " does not exist");
+  if (seg->remote)
+    return Conflict("segment " + std::to_string(number) + " is remote", "segment_remote");
+  SegmentFile file;
+  file.fd = seg->read_fd;
+  file.size = seg->size.load(std::memory_order_acquire);
+  file.keep = seg;
+  return file;
+}
+
+Status BlobStore::MarkRemote(uint32_t number, const std::string& remote_name) {
+  SegmentPtr seg = number < kMaxSegments ? table_[number].load(std::memory_order_acquire) : nullptr;
+  if (!seg) return NotFound("blob segment " + std::to_string(number) + " does not exist");
+  if (seg->remote) return Status::Ok();
+  {
+    std::lock_guard lock(sync_mu_);
+    if (seg == active_) {
+      return Conflict("segment " + std::to_string(number) + " is being appended to",
+                      "segment_active");
+    }
+  }
+  const uint64_t size = seg->size.load(std::memory_order_acquire);
+  // The manifest is what survives a restart: written and synced before the local file goes.
+  GLINT_RETURN_IF_ERROR(
+      WriteFileDurably(dir_, RemoteManifestName(number),
+                       "size " + std::to_string(size) + "\nname " + remote_name + "\n"));
+  auto remote = std::make_shared<Segment>(number, seg->path, -1);
+  remote->remote = true;
+  remote->size.store(size, std::memory_order_relaxed);
+  table_[number].store(std::move(remote), std::memory_order_release);
   if (::unlink(seg->path.c_str()) != 0) return ErrnoStatus("remove " + seg->path, errno);
   return SyncDir(dir_);
 }

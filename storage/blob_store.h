@@ -95,7 +95,23 @@ struct SegmentInfo {
   uint32_t number = 0;
   uint64_t bytes = 0;   // synced bytes
   bool active = false;  // the append target (never compacted or tiered)
-  int64_t mtime = 0;    // unix seconds of the last write
+  bool remote = false;  // tiered out: the bytes live only in the remote tier
+  int64_t mtime = 0;    // unix seconds of the last write (0 for remote segments)
+};
+
+// Where the bytes of tiered-out segments are read from (storage/tiering.h implements it over
+// S3). A remote segment is the byte-identical copy of the local file it replaced, so a
+// record is read at the same offset and verified exactly like a local one.
+class RemoteTier {
+ public:
+  virtual ~RemoteTier() = default;
+  // `length` bytes at `offset` of remote segment `number`, exactly, or an error: kUnavailable
+  // when the remote store cannot be reached or fails (the caller answers 503), kNotFound
+  // when the object is missing. Must not block the calling executor.
+  virtual boost::asio::awaitable<Result<std::string>> ReadAsync(uint32_t number, uint64_t offset,
+                                                                uint64_t length) = 0;
+  // The same, blocking (background threads and tools).
+  virtual Result<std::string> Read(uint32_t number, uint64_t offset, uint64_t length) = 0;
 };
 
 class BlobCache;
@@ -149,6 +165,25 @@ class BlobStore {
     uint64_t length = 0;
   };
   Result<FileExtent> OpenExtent(const BlobLocation& loc) const;
+
+  // ---- tiering ----
+
+  // Reads of remote segments go to `tier` (null: they fail with kUnavailable). Set it before
+  // serving; `tier` must outlive the store's readers.
+  void SetRemoteTier(RemoteTier* tier) { remote_.store(tier, std::memory_order_release); }
+
+  // Sealed segment `number` now has a verified remote copy, named by `remote_name` (e.g. the
+  // object key): writes the manifest `seg-NNNNNNNN.remote` (synced), switches readers to the
+  // remote tier, then removes the local file. Readers that hold the local file finish from it.
+  Status MarkRemote(uint32_t number, const std::string& remote_name);
+
+  // The local file of a sealed segment (for uploading it), held open by the returned handle.
+  struct SegmentFile {
+    std::shared_ptr<const void> keep;
+    int fd = -1;
+    uint64_t size = 0;
+  };
+  Result<SegmentFile> OpenSegmentFile(uint32_t number) const;
 
   // ---- maintenance (fsck, rebuild-index, compaction) ----
 
@@ -215,6 +250,7 @@ class BlobStore {
   void WriteBatchOf(std::vector<Pending*>& batch);
   void SyncLoop();
   Result<std::string> ReadFromDisk(const BlobLocation& loc) const;
+  Result<std::string> ReadRemote(const Segment& seg, const BlobLocation& loc) const;
   // Caches verified bytes and returns them.
   std::string Remember(const BlobLocation& loc, std::string bytes) const;
 
@@ -225,6 +261,7 @@ class BlobStore {
   mutable std::atomic<bool> io_uring_{false};
   int lock_fd_ = -1;                  // flock'ed <dir>/LOCK: one process per store
   std::unique_ptr<BlobCache> cache_;  // null when cache_bytes is 0
+  std::atomic<RemoteTier*> remote_{nullptr};
 
   // Published segments by number: null until set, reset when retired.
   std::unique_ptr<std::atomic<SegmentPtr>[]> table_;

@@ -40,7 +40,8 @@ Result<CompactionReport> Compactor::RunOnce() {
                                    return true;
                                  }));
   for (const SegmentInfo& seg : blobs_.Segments()) {
-    if (seg.active) continue;
+    // Remote segments stay as they are: rewriting one would mean downloading it.
+    if (seg.active || seg.remote) continue;
     const uint64_t live_bytes = live[seg.number];
     if (seg.bytes > 0 && static_cast<double>(live_bytes) >=
                              options_.live_threshold * static_cast<double>(seg.bytes)) {
