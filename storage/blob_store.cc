@@ -945,7 +945,6 @@ Result<std::string> BlobStore::ReadFromDisk(const BlobLocation& asked) const {
 boost::asio::awaitable<Result<std::string>> BlobStore::ReadAsync(BlobLocation asked) const {
   if (cache_)
     if (auto hit = cache_->Find(asked)) co_return *hit;
-  if (!io_uring_.load(std::memory_order_relaxed)) co_return Read(asked);
   BlobLocation loc = asked;
   Result<SegmentPtr> found = Locate(loc);
   if (!found.ok()) co_return found.status();
@@ -954,6 +953,22 @@ boost::asio::awaitable<Result<std::string>> BlobStore::ReadAsync(BlobLocation as
   if (Status s = CheckBounds(loc, seg->path, seg->size.load(std::memory_order_acquire)); !s.ok()) {
     co_return s;
   }
+  if (seg->remote) {
+    RemoteTier* tier = remote_.load(std::memory_order_acquire);
+    if (tier == nullptr) co_return NoRemoteTier(loc);
+    // A copy that fails verification (a damaged cache file) is dropped and fetched once more.
+    Result<std::string> payload = Corruption("unread");
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      auto record = co_await tier->ReadAsync(loc.segment, loc.offset, kHeaderBytes + loc.length);
+      if (!record.ok()) co_return record.status();
+      payload = VerifyFetched(loc, seg->path, *record);
+      if (payload.ok()) break;
+      tier->Forget(loc.segment, loc.offset, kHeaderBytes + loc.length);
+    }
+    if (!payload.ok()) co_return payload.status();
+    co_return Remember(asked, std::move(*payload));
+  }
+  if (!io_uring_.load(std::memory_order_relaxed)) co_return Read(asked);
 
   // The io_uring service is created in this executor's context on first use; that is where
   // a ring can fail (e.g. RLIMIT_MEMLOCK), after the probe at Open succeeded.
@@ -1131,9 +1146,15 @@ Status BlobStore::RetireSegment(uint32_t number,
 Result<std::string> BlobStore::ReadRemote(const Segment& seg, const BlobLocation& loc) const {
   RemoteTier* tier = remote_.load(std::memory_order_acquire);
   if (tier == nullptr) return NoRemoteTier(loc);
-  GLINT_ASSIGN_OR_RETURN(std::string record,
-                         tier->Read(loc.segment, loc.offset, kHeaderBytes + loc.length));
-  return VerifyFetched(loc, seg.path, record);
+  Result<std::string> payload = Corruption("unread");
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    GLINT_ASSIGN_OR_RETURN(std::string record,
+                           tier->Read(loc.segment, loc.offset, kHeaderBytes + loc.length));
+    payload = VerifyFetched(loc, seg.path, record);
+    if (payload.ok()) break;
+    tier->Forget(loc.segment, loc.offset, kHeaderBytes + loc.length);
+  }
+  return payload;
 }
 
 Result<BlobStore::SegmentFile> BlobStore::OpenSegmentFile(uint32_t number) const {

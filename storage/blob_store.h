@@ -112,6 +112,9 @@ class RemoteTier {
                                                                 uint64_t length) = 0;
   // The same, blocking (background threads and tools).
   virtual Result<std::string> Read(uint32_t number, uint64_t offset, uint64_t length) = 0;
+  // The bytes returned for this range failed verification: drop any local copy of them so
+  // the next read fetches them again.
+  virtual void Forget(uint32_t number, uint64_t offset, uint64_t length) = 0;
 };
 
 class BlobCache;
@@ -216,6 +219,11 @@ class BlobStore {
   [[nodiscard]] std::unique_lock<std::mutex> LockIndex() const {
     return std::unique_lock(index_mu_);
   }
+  // Serialises whole-segment maintenance (compaction rewriting a segment, tiering moving one
+  // out) so that the two never work on the same segment at once.
+  [[nodiscard]] std::unique_lock<std::mutex> LockMaintenance() const {
+    return std::unique_lock(maintenance_mu_);
+  }
 
   const TailReport& tail_report() const { return tail_; }
   // Tombstones appended since Open (the compactor runs again only when this moved).
@@ -269,7 +277,8 @@ class BlobStore {
   mutable std::shared_mutex moved_mu_;
   std::unordered_map<uint64_t, BlobLocation> moved_;  // GUARDED_BY(moved_mu_)
 
-  mutable std::mutex index_mu_;  // see LockIndex
+  mutable std::mutex index_mu_;        // see LockIndex
+  mutable std::mutex maintenance_mu_;  // see LockMaintenance
   std::atomic<uint64_t> tombstones_{0};
 
   // Group commit: appenders queue under mu_; one of them at a time (the writer) takes the

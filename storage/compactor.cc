@@ -57,12 +57,18 @@ Result<CompactionReport> Compactor::RunOnce() {
 }
 
 Status Compactor::Rewrite(uint32_t number, CompactionReport& report) {
+  auto maintenance = blobs_.LockMaintenance();  // tiering leaves this segment alone meanwhile
   std::set<uint32_t> existing;
   uint64_t file_bytes = 0;
+  bool still_local = false;
   for (const SegmentInfo& s : blobs_.Segments()) {
     existing.insert(s.number);
-    if (s.number == number) file_bytes = s.bytes;
+    if (s.number == number) {
+      file_bytes = s.bytes;
+      still_local = !s.remote && !s.active;
+    }
   }
+  if (!still_local) return Status::Ok();  // tiered out (or gone) since the pass looked
   struct Candidate {
     uint64_t blob_id;
     BlobLocation at;
