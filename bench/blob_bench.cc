@@ -930,6 +930,7 @@ std::string ExeDir() {
 int main(int argc, char** argv) {
   CLI::App app{"blob_bench: glint's blob store against write+fdatasync, dd and pread"};
   app.require_subcommand(1);
+  app.fallthrough();  // --dir and --repeat may follow the mode too
   std::string dir = ExeDir();
   int repeat = 3;
   app.add_option("--dir", dir, "parent of the temp dir the stores live in (the disk measured)");
