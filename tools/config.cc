@@ -164,6 +164,53 @@ const std::vector<Option>& AllOptions() {
       U("compact_interval", "seconds between looks for segments to compact after deletions", "60",
         1, 86400,
         [](Config& c, uint64_t n) { c.compactor.interval = std::chrono::seconds(n); }),
+      S("s3_endpoint",
+        "S3-compatible endpoint for tiering sealed blob segments, e.g. https://s3.amazonaws.com "
+        "(\"\" = no tiering)",
+        "", [](Config& c, const std::string& v) -> Status {
+          c.s3.endpoint = v;
+          return Status::Ok();
+        }),
+      S("s3_region", "region the S3 requests are signed for", "us-east-1",
+        [](Config& c, const std::string& v) -> Status {
+          c.s3.region = v;
+          return Status::Ok();
+        }),
+      S("s3_bucket", "bucket that receives tiered segments", "",
+        [](Config& c, const std::string& v) -> Status {
+          c.s3.bucket = v;
+          return Status::Ok();
+        }),
+      S("s3_access_key", "S3 access key id", "", [](Config& c, const std::string& v) -> Status {
+        c.s3.access_key = v;
+        return Status::Ok();
+      }),
+      S("s3_secret_key", "S3 secret access key", "",
+        [](Config& c, const std::string& v) -> Status {
+          c.s3.secret_key = v;
+          return Status::Ok();
+        }),
+      S("s3_path_style", "path-style URLs (true) or the bucket in the host name (false)", "true",
+        [](Config& c, const std::string& v) -> Status {
+          if (v != "true" && v != "false") return InvalidArgument("must be true or false");
+          c.s3.path_style = v == "true";
+          return Status::Ok();
+        }),
+      S("s3_key_prefix", "prefix of the object keys of tiered segments", "glint/",
+        [](Config& c, const std::string& v) -> Status {
+          c.tiering.key_prefix = v;
+          return Status::Ok();
+        }),
+      U("tier_after_seconds", "tier sealed segments whose last write is this old (0 = not by age)",
+        "0", 0, 1ull << 40,
+        [](Config& c, uint64_t n) { c.tiering.after_seconds = static_cast<int64_t>(n); }),
+      U("tier_local_budget_bytes",
+        "tier the oldest sealed segments while local segments take more than this (0 = no budget)",
+        "0", 0, 1ull << 50, [](Config& c, uint64_t n) { c.tiering.local_budget_bytes = n; }),
+      U("tier_cache_bytes", "disk for local copies of remote blobs", "1073741824", 0, 1ull << 50,
+        [](Config& c, uint64_t n) { c.tiering.cache_bytes = n; }),
+      U("tier_interval_ms", "how often the tiering policy is checked", "10000", 10, 86400000,
+        [](Config& c, uint64_t n) { c.tiering.interval = std::chrono::milliseconds(n); }),
       U("blob_cache_bytes", "memory for hot small blobs such as avatars (0 = none)", "67108864", 0,
         1ull << 40, [](Config& c, uint64_t n) { c.blobs.cache_bytes = n; }),
       U("max_body_bytes_in_flight",
@@ -305,6 +352,8 @@ std::string RandomHex(size_t bytes) {
 struct Stack {
   std::unique_ptr<storage::Db> db;
   std::unique_ptr<storage::BlobStore> blobs;
+  std::unique_ptr<storage::S3Client> s3;      // with tiering
+  std::unique_ptr<storage::Tiering> tiering;  // with tiering; reads of remote segments
   SystemClock clock;
   std::unique_ptr<core::Service> service;
   // Declared last: destroyed first, joining renders that still write to the stores.
@@ -340,6 +389,14 @@ Result<std::unique_ptr<Stack>> OpenStack(Config& config) {
                          storage::Db::Open(config.data_dir + "/db", storage::DbOptions{}));
   GLINT_ASSIGN_OR_RETURN(stack->blobs,
                          storage::BlobStore::Open(config.data_dir + "/blobs", config.blobs));
+  if (!config.s3.endpoint.empty()) {
+    GLINT_ASSIGN_OR_RETURN(stack->s3, storage::S3Client::Create(config.s3));
+    if (config.tiering.cache_dir.empty())
+      config.tiering.cache_dir = config.data_dir + "/tier-cache";
+    GLINT_ASSIGN_OR_RETURN(stack->tiering,
+                           storage::Tiering::Open(*stack->blobs, *stack->s3, config.tiering));
+    stack->blobs->SetRemoteTier(stack->tiering.get());
+  }
   GLINT_ASSIGN_OR_RETURN(stack->service, core::Service::Create(*stack->db, *stack->blobs,
                                                                stack->clock, config.service));
   config.transformer.limits = config.service.image_limits;
@@ -427,12 +484,14 @@ int Serve(Config config) {
         std::make_unique<storage::Compactor>(*(*stack)->db, *(*stack)->blobs, config.compactor);
     (*stack)->compactor->Start();
   }
+  if ((*stack)->tiering) (*stack)->tiering->Start();
   server->Run();
   // Handlers still on the blocking pool finish their writes before the stores close.
   blocking.join();
   service.SetPhotoListener(nullptr);
   (*stack)->renditions->Stop();
   if ((*stack)->compactor) (*stack)->compactor->Stop();
+  if ((*stack)->tiering) (*stack)->tiering->Stop();
   server.reset();
   stack->reset();
   log::Info("glint stopped cleanly");

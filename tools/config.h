@@ -17,6 +17,8 @@
 #include "http/server.h"
 #include "storage/blob_store.h"
 #include "storage/compactor.h"
+#include "storage/s3_client.h"
+#include "storage/tiering.h"
 
 namespace glint::tools {
 
@@ -28,6 +30,8 @@ struct Config {
   core::ServiceOptions service;
   storage::BlobStoreOptions blobs;
   storage::CompactorOptions compactor;
+  storage::S3Config s3;  // tiering is on when s3.endpoint is set
+  storage::TieringOptions tiering;
   core::TransformerOptions transformer;
   core::RenditionOptions renditions;
   unsigned blocking_threads = 4;
