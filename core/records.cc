@@ -1,5 +1,7 @@
 #include "core/records.h"
 
+#include <cassert>
+
 #include "storage/record.h"
 
 namespace glint::core {
@@ -231,6 +233,26 @@ Result<SessionRecord> SessionRecord::Decode(std::string_view data) {
     }
   }));
   return s;
+}
+
+std::string VariantRecord::Encode() const {
+  assert(blob_id != 0 && !legacy);
+  return RecordWriter().PutU64(6, blob_id).Finish();
+}
+
+Result<VariantRecord> VariantRecord::Decode(std::string_view data) {
+  VariantRecord v;
+  GLINT_RETURN_IF_ERROR(ReadFields(data, "variant", [&](const RecordReader& r) {
+    if (r.field() == 6 && !r.is_bytes()) v.blob_id = r.u64();
+  }));
+  if (v.blob_id != 0) return v;
+  // No blob id: a row from before variant records, the BlobLocation itself.
+  auto legacy = storage::BlobLocation::Decode(data);
+  if (!legacy.ok())
+    return Corruption("variant record has neither a blob id nor a location: " +
+                      legacy.status().message());
+  v.legacy = *legacy;
+  return v;
 }
 
 }  // namespace glint::core

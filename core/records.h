@@ -4,11 +4,13 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "base/status.h"
 #include "codec/image_header.h"
+#include "storage/blob_store.h"
 
 namespace glint::core {
 
@@ -82,6 +84,23 @@ struct SessionRecord {
 
   std::string Encode() const;
   static Result<SessionRecord> Decode(std::string_view data);
+};
+
+// variants CF, key U64Key(photo_id) + the canonical variant key. The rendered bytes are blob
+// `blob_id`, reached through the blobs CF: compaction moves blobs and re-points only the
+// blobs rows, so a variant row holds the id, never a place.
+//
+// Rows written before this record existed are a copy of the blob's BlobLocation (its fields
+// 1..5, no field 6). Decode returns those as `legacy` and leaves blob_id 0; readers still
+// serve them. That is why the blob id is field 6: fields 1..5 are never used here.
+struct VariantRecord {
+  uint64_t blob_id = 0;                         // field 6
+  std::optional<storage::BlobLocation> legacy;  // a legacy row's location (blob_id is then 0)
+
+  // Writes field 6 only. REQUIRES: blob_id != 0 and no legacy location.
+  std::string Encode() const;
+  // kCorruption when `data` is malformed or has neither a blob id nor a legacy location.
+  static Result<VariantRecord> Decode(std::string_view data);
 };
 
 }  // namespace glint::core

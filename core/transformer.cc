@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "codec/pipeline.h"
+#include "core/records.h"
 #include "core/service.h"
 #include "storage/record.h"
 
@@ -78,6 +79,15 @@ void Transformer::Remember(const std::string& key, const Variant& v) {
   s.bytes += size;
 }
 
+Result<std::optional<storage::BlobLocation>> Transformer::Resolve(std::string_view row) const {
+  GLINT_ASSIGN_OR_RETURN(VariantRecord rec, VariantRecord::Decode(row));
+  if (rec.legacy) return std::optional<storage::BlobLocation>(*rec.legacy);
+  GLINT_ASSIGN_OR_RETURN(auto blob_row, db_.Get(Cf::kBlobs, storage::U64Key(rec.blob_id)));
+  if (!blob_row) return std::optional<storage::BlobLocation>();
+  GLINT_ASSIGN_OR_RETURN(storage::BlobLocation loc, storage::BlobLocation::Decode(*blob_row));
+  return std::optional<storage::BlobLocation>(loc);
+}
+
 Result<Variant> Transformer::RenderAndStore(const SourceRef& source, const TransformSpec& spec,
                                             const std::string& key,
                                             const std::string& source_bytes) {
@@ -97,9 +107,8 @@ Result<Variant> Transformer::Store(const SourceRef& source, const std::string& k
       blobs_.Append(blob_id, std::span<const char>(rendered.bytes.data(), rendered.bytes.size())));
   loc.owner = source.owner;
   storage::WriteBatch batch;
-  std::string encoded = loc.Encode();
-  batch.Put(Cf::kBlobs, storage::U64Key(blob_id), encoded);
-  batch.Put(Cf::kVariants, key, encoded);
+  batch.Put(Cf::kBlobs, storage::U64Key(blob_id), loc.Encode());
+  batch.Put(Cf::kVariants, key, VariantRecord{blob_id, std::nullopt}.Encode());
   GLINT_RETURN_IF_ERROR(db_.Write(batch));
   Variant v{std::make_shared<const std::string>(std::move(rendered.bytes)), rendered.format,
             VariantEtag(source.blob.checksum, key)};
@@ -137,9 +146,9 @@ asio::awaitable<Result<Variant>> Transformer::Get(SourceRef source, TransformSpe
   auto row = db_.Get(Cf::kVariants, key);
   if (!row.ok()) co_return row.status();
   if (*row) {
-    auto loc = storage::BlobLocation::Decode(**row);
-    if (loc.ok()) {
-      auto bytes = co_await blobs_.ReadAsync(*loc);
+    auto loc = Resolve(**row);
+    if (loc.ok() && *loc) {
+      auto bytes = co_await blobs_.ReadAsync(**loc);
       // A variant that cannot be read is only a cache entry: render it again below.
       if (bytes.ok()) {
         codec::Format format = codec::Sniff(std::span<const char>(bytes->data(), bytes->size()));

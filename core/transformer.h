@@ -6,8 +6,8 @@
 // Renders are single-flight: concurrent requests for one missing variant share one render.
 // The CPU pool is separate from the event loops and bounded: when `max_queue` renders are
 // already waiting or running, a miss is refused with kUnavailable ("server_busy", 503)
-// while hits keep being served. A rendered variant is stored durably (blob + variants row),
-// so a restart does not recompute it.
+// while hits keep being served. A rendered variant is stored durably (blob + variants row
+// naming the blob id, core/records.h VariantRecord), so a restart does not recompute it.
 //
 // Thread-safety: Get may be called from any event loop at once; the Transformer must
 // outlive every Get it started (Drain() waits for renders in flight).
@@ -98,6 +98,9 @@ class Transformer {
   void Remember(const std::string& key, const Variant& v);
   Result<Variant> RenderAndStore(const SourceRef& source, const TransformSpec& spec,
                                  const std::string& key, const std::string& source_bytes);
+  // Where the variants row `row` says the bytes are: the blobs row of its blob id, or a
+  // legacy row's own location. nullopt when the blobs row is gone (a cache miss).
+  Result<std::optional<storage::BlobLocation>> Resolve(std::string_view row) const;
   // Writes a rendered variant (blob + blobs and variants rows) and remembers it in memory.
   Result<Variant> Store(const SourceRef& source, const std::string& key, codec::Rendered rendered);
 

@@ -35,7 +35,7 @@ enum class Cf : int {
   kBlobs,          // blob_id -> BlobLocation record
   kUploads,        // upload_id (16 B) -> pending upload record
   kSessions,       // sha256(token) -> session record
-  kVariants,       // photo_id + variant key -> variant record (blob location and format)
+  kVariants,       // photo_id + variant key -> variant record (blob id; core/records.h)
   kRenditionsDue,  // photo_id -> (empty): background renditions not yet made (a work queue)
   kCount,
 };

@@ -5,6 +5,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
 
+#include "core/records.h"
+#include "storage/record.h"
 #include "tests/testutil/images.h"
 #include "tests/testutil/process.h"
 
@@ -12,6 +14,7 @@ namespace glint::core {
 namespace {
 
 namespace asio = boost::asio;
+using storage::Cf;
 
 // co_spawn's future needs a default-constructible value.
 asio::awaitable<std::optional<Result<Variant>>> Wrapped(Transformer& t, SourceRef source,
@@ -30,6 +33,14 @@ class TransformerTest : public ::testing::Test {
     source_.blob =
         std::move(blobs_->Append(next_blob_++, std::span<const char>(jpeg.data(), jpeg.size())))
             .value();
+  }
+
+  std::string KeyOf(const TransformSpec& spec) const {
+    return storage::U64Key(source_.photo_id) + spec.CanonicalKey();
+  }
+
+  std::optional<std::string> Row(Cf cf, const std::string& key) {
+    return std::move(db_->Get(cf, key)).value();
   }
 
   std::unique_ptr<Transformer> Make(size_t max_queue = 64) {
@@ -130,6 +141,46 @@ TEST_F(TransformerTest, DistinctSpecsAreDistinctVariants) {
   ASSERT_TRUE(a.ok() && b.ok());
   EXPECT_NE(a->etag, b->etag);
   EXPECT_EQ(t->renders(), 2u);
+}
+
+TEST_F(TransformerTest, VariantRowNamesItsBlobById) {
+  auto t = Make();
+  TransformSpec spec = Spec({{"w", "80"}});
+  auto v = GetOne(*t, spec);
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  auto row = Row(Cf::kVariants, KeyOf(spec));
+  ASSERT_TRUE(row);
+  auto rec = VariantRecord::Decode(*row);
+  ASSERT_TRUE(rec.ok()) << rec.status().ToString();
+  EXPECT_FALSE(rec->legacy);
+  ASSERT_NE(rec->blob_id, 0u);
+  auto blob_row = Row(Cf::kBlobs, storage::U64Key(rec->blob_id));
+  ASSERT_TRUE(blob_row) << "the id resolves through the blobs column family";
+  auto loc = storage::BlobLocation::Decode(*blob_row);
+  ASSERT_TRUE(loc.ok());
+  EXPECT_EQ(loc->owner, source_.owner);
+  EXPECT_EQ(*blobs_->Read(*loc), *v->bytes);
+}
+
+TEST_F(TransformerTest, LegacyVariantRowsAreStillServed) {
+  // A data dir written before variant records: the row is a copy of the BlobLocation.
+  TransformSpec spec = Spec({{"w", "30"}, {"fm", "png"}});
+  const std::string png = testutil::MakePng(30, 22);
+  const uint64_t id = next_blob_++;
+  auto loc = blobs_->Append(id, std::span<const char>(png.data(), png.size()));
+  ASSERT_TRUE(loc.ok());
+  loc->owner = source_.owner;
+  storage::WriteBatch batch;
+  batch.Put(Cf::kBlobs, storage::U64Key(id), loc->Encode());
+  batch.Put(Cf::kVariants, KeyOf(spec), loc->Encode());
+  ASSERT_TRUE(db_->Write(batch).ok());
+
+  auto t = Make();
+  auto v = GetOne(*t, spec);
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_EQ(*v->bytes, png);
+  EXPECT_EQ(v->format, codec::Format::kPng);
+  EXPECT_EQ(t->renders(), 0u) << "read through the legacy row, not rendered again";
 }
 
 }  // namespace
