@@ -102,8 +102,10 @@ bool RenditionWorker::Process(uint64_t photo_id) {
     SourceRef source{photo_id, *location, view->photo.owner};
     auto blurhash = transformer_.RenderRenditions(source, specs_);
     if (!blurhash.ok()) {
-      log::Warn("renditions of photo " + std::to_string(photo_id) + ": " +
-                blurhash.status().ToString());
+      // A photo deleted while it was rendered is simply done.
+      if (blurhash.status().reason() != "photo_not_found")
+        log::Warn("renditions of photo " + std::to_string(photo_id) + ": " +
+                  blurhash.status().ToString());
       if (Retryable(blurhash.status())) return false;
       blurhash = std::string();  // the image itself is at fault: served as it is, no BlurHash
     }

@@ -3,11 +3,15 @@
 #include <openssl/evp.h>
 #include <sodium.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <functional>
 #include <limits>
+#include <map>
+#include <utility>
 
 #include "base/hex.h"
+#include "base/log.h"
 #include "core/email.h"
 #include "storage/record.h"
 
@@ -317,6 +321,10 @@ Result<PhotoView> Service::RegisterUpload(const Principal& actor, std::string_vi
   GLINT_ASSIGN_OR_RETURN(ReceivedUpload rec, ReceivedUpload::Decode(*row));
   if (rec.user_id != actor.user_id)
     return PermissionDenied("this upload belongs to another user", "not_your_upload");
+  // Checked before the blob: the blob of a photo since deleted is gone, the mark is not.
+  if (rec.photo_id != 0)
+    return Conflict("this upload is already photo " + std::to_string(rec.photo_id),
+                    "upload_already_registered");
   GLINT_ASSIGN_OR_RETURN(auto blob_row, db_.Get(Cf::kBlobs, U64Key(rec.blob_id)));
   if (!blob_row)
     return Corruption("upload " + std::string(upload_id) + " points at a missing blob");
@@ -327,9 +335,6 @@ Result<PhotoView> Service::RegisterUpload(const Principal& actor, std::string_vi
   image.width = rec.width;
   image.height = rec.height;
   image.camera = rec.camera;
-  if (rec.photo_id != 0)
-    return Conflict("this upload is already photo " + std::to_string(rec.photo_id),
-                    "upload_already_registered");
   // The row stays, marked, so the signed URL cannot bring a second body in.
   rec.photo_id = next_photo_id_++;
   storage::WriteBatch batch;
@@ -386,11 +391,14 @@ Status Service::RecordRenditions(uint64_t photo_id, std::string_view blurhash) {
   storage::WriteBatch batch;
   batch.Delete(Cf::kRenditionsDue, U64Key(photo_id));
   if (!photo.ok() || blurhash.empty()) return db_.Write(batch);
-  // Photo records change under their owner's stripe: read again inside it.
+  // Photo records change under their owner's stripe: read again inside it (DeletePhoto may
+  // have removed it meanwhile; then only the row goes).
   std::lock_guard lock(Stripe(U64Key(photo->owner)));
-  GLINT_ASSIGN_OR_RETURN(Photo current, LoadPhoto(photo_id));
-  current.blurhash = blurhash;
-  batch.Put(Cf::kPhotos, U64Key(photo_id), current.Encode());
+  auto current = LoadPhoto(photo_id);
+  if (!current.ok() && current.status().code() == Code::kNotFound) return db_.Write(batch);
+  if (!current.ok()) return current.status();
+  current->blurhash = blurhash;
+  batch.Put(Cf::kPhotos, U64Key(photo_id), current->Encode());
   return db_.Write(batch);
 }
 
@@ -413,6 +421,120 @@ Result<AccountView> Service::SetActivePhoto(const Principal& actor, uint64_t use
   avatars_.Invalidate(user.md5);
   avatars_.Invalidate(user.sha256);
   return View(user);
+}
+
+Status Service::CollectVariants(uint64_t photo_id, storage::WriteBatch& batch,
+                                std::vector<uint64_t>& blob_ids) const {
+  std::map<uint32_t, std::vector<storage::BlobLocation>> legacy;  // by segment
+  Status scan = db_.Scan(
+      Cf::kVariants, U64Key(photo_id), std::numeric_limits<size_t>::max(),
+      [&](std::string_view key, std::string_view value) {
+        batch.Delete(Cf::kVariants, key);
+        auto rec = VariantRecord::Decode(value);
+        if (!rec.ok()) {
+          log::Warn("deleting photo " + std::to_string(photo_id) + ": " + rec.status().ToString());
+        } else if (rec->legacy) {
+          legacy[rec->legacy->segment].push_back(*rec->legacy);
+        } else {
+          blob_ids.push_back(rec->blob_id);
+        }
+        return true;
+      });
+  GLINT_RETURN_IF_ERROR(scan);
+  // A legacy row holds a place, not an id. The id is in the header of the record at that
+  // place: walk the segment's headers up to it (rare, and only once per old variant). The
+  // blobs row of that id is deleted only if it still describes the same bytes.
+  for (auto& [segment, places] : legacy) {
+    uint64_t last = 0;
+    for (const auto& p : places) last = std::max(last, p.offset);
+    size_t found = 0;
+    Status read;
+    Status walk = blobs_.ScanSegment(segment, false, [&](const storage::ScannedRecord& r) {
+      if (r.tombstone) return r.location.offset < last;
+      for (const auto& p : places) {
+        if (p.offset != r.location.offset) continue;
+        ++found;
+        auto row = db_.Get(Cf::kBlobs, U64Key(r.blob_id));
+        if (!row.ok()) {
+          read = row.status();
+          return false;
+        }
+        if (!*row) break;
+        auto loc = storage::BlobLocation::Decode(**row);
+        if (loc.ok() && loc->checksum == p.checksum && loc->length == p.length)
+          blob_ids.push_back(r.blob_id);
+        break;
+      }
+      return r.location.offset < last;
+    });
+    GLINT_RETURN_IF_ERROR(read);
+    // The variants rows go regardless; a blob not identified stays indexed (fsck finds it).
+    if (found < places.size())
+      log::Warn("deleting photo " + std::to_string(photo_id) + ": " +
+                std::to_string(places.size() - found) + " old-format variant(s) not found in " +
+                "segment " + std::to_string(segment) +
+                (walk.ok() ? std::string() : " (" + walk.ToString() + ")") +
+                "; their blobs stay indexed");
+  }
+  return Status::Ok();
+}
+
+Status Service::DeletePhoto(const Principal& actor, uint64_t photo_id) {
+  auto missing = [photo_id] {
+    return NotFound("no photo " + std::to_string(photo_id), "photo_not_found");
+  };
+  auto photo = LoadPhoto(photo_id);
+  if (!photo.ok() && photo.status().code() != Code::kNotFound) return photo.status();
+  // Someone else's photo is reported as missing, as GetPhoto does.
+  if (!photo.ok() || !actor.CanActFor(photo->owner)) return missing();
+  const uint64_t owner = photo->owner;
+
+  std::vector<std::pair<uint64_t, storage::BlobLocation>> deleted;
+  bool was_active = false;
+  User user;
+  {
+    // The owner's stripe orders this against the other writers of the user and photo
+    // records; the index lock against compaction re-pointing the blobs rows read below and
+    // against Transformer::Store adding a variants row.
+    std::lock_guard stripe(Stripe(U64Key(owner)));
+    auto index = blobs_.LockIndex();
+    auto current = LoadPhoto(photo_id);
+    if (!current.ok() && current.status().code() == Code::kNotFound) return missing();
+    if (!current.ok()) return current.status();
+    GLINT_ASSIGN_OR_RETURN(user, LoadUser(owner));
+
+    storage::WriteBatch batch;
+    batch.Delete(Cf::kPhotos, U64Key(photo_id));
+    batch.Delete(Cf::kUserPhotos, U64PairKey(owner, photo_id));
+    batch.Delete(Cf::kRenditionsDue, U64Key(photo_id));
+    std::vector<uint64_t> blob_ids{current->blob_id};
+    GLINT_RETURN_IF_ERROR(CollectVariants(photo_id, batch, blob_ids));
+    std::sort(blob_ids.begin(), blob_ids.end());
+    blob_ids.erase(std::unique(blob_ids.begin(), blob_ids.end()), blob_ids.end());
+    for (uint64_t id : blob_ids) {
+      GLINT_ASSIGN_OR_RETURN(auto row, db_.Get(Cf::kBlobs, U64Key(id)));
+      if (!row) continue;  // already gone: nothing to delete or mark
+      GLINT_ASSIGN_OR_RETURN(storage::BlobLocation loc, storage::BlobLocation::Decode(*row));
+      batch.Delete(Cf::kBlobs, U64Key(id));
+      deleted.emplace_back(id, loc);
+    }
+    was_active = user.active_photo == photo_id;
+    if (was_active) {
+      user.active_photo = 0;
+      batch.Put(Cf::kUsers, U64Key(owner), user.Encode());
+    }
+    GLINT_RETURN_IF_ERROR(db_.Write(batch));
+  }
+  if (was_active) {
+    avatars_.Invalidate(user.md5);
+    avatars_.Invalidate(user.sha256);
+  }
+  if (photo_deleted_listener_) photo_deleted_listener_(photo_id);
+  // After the rows are gone: a tombstone never marks a blob that is still referenced.
+  if (Status s = blobs_.AppendTombstones(deleted); !s.ok())
+    log::Error("photo " + std::to_string(photo_id) + " deleted, but its " +
+               std::to_string(deleted.size()) + " tombstone(s) were not written: " + s.ToString());
+  return Status::Ok();
 }
 
 Result<AvatarRef> Service::ResolveAvatar(std::string_view hash) const {

@@ -4,7 +4,7 @@
 // someone's data takes the acting Principal and refuses what it may not do.
 //
 // Thread-safety: every method may be called from any thread at once. Methods that write
-// (their names say so: Create, Login, Receive, Register, Upload, Set, Logout) block on
+// (their names say so: Create, Login, Receive, Register, Upload, Set, Logout, Delete) block on
 // fsync and on password hashing, so callers run them on a blocking pool, never on an event
 // loop. ResolveAvatar, Authenticate and the Get/List methods only read (memory or RocksDB's
 // cache) and may run on an event loop.
@@ -114,6 +114,12 @@ class Service {
     photo_listener_ = std::move(listener);
   }
 
+  // Called with a photo's id once DeletePhoto has removed its rows, so that memory caches
+  // keyed by photo (the Transformer's variants) drop it. Set before serving; must be quick.
+  void SetPhotoDeletedListener(std::function<void(uint64_t photo_id)> listener) {
+    photo_deleted_listener_ = std::move(listener);
+  }
+
   // System actions of the background renditions (core/renditions.h); no Principal, as no
   // caller acts. RecordRenditions stores `blurhash` in the photo (kept as it is when empty)
   // and removes its renditions_due row, in one write; a photo that no longer exists only
@@ -177,6 +183,19 @@ class Service {
   // and then nothing changes.
   Result<AccountView> SetActivePhoto(const Principal& actor, uint64_t user_id, uint64_t photo_id);
 
+  // Deletes photo `photo_id` and everything rendered from it, for its owner or an admin. In
+  // one WriteBatch, under the owner's stripe and the blob index lock (BlobStore::LockIndex):
+  // the photo, user_photos, renditions_due and variants rows, the blobs rows of the original
+  // and of every variant, and, when it is the owner's active avatar, the user's active photo
+  // (the avatar cache is invalidated after the write; the owner then has no avatar). Then a
+  // tombstone per deleted blob is appended: after the write, so a crash in between leaves
+  // only unreferenced records. A failed tombstone append is logged and the delete stands (the
+  // same state as that crash); compaction reclaims the bytes either way.
+  // A variant render racing the delete cannot leave a row behind (core/transformer.h).
+  // Errors: kNotFound "photo_not_found" when the photo does not exist (also after a first
+  // delete) or is someone else's (as GetPhoto: ids cannot be probed).
+  Status DeletePhoto(const Principal& actor, uint64_t photo_id);
+
   // The active avatar for a raw MD5 (16 B) or SHA-256 (32 B) email digest: one cache probe,
   // else index point-gets (email_hashes -> users -> photos -> blobs). Errors: kNotFound
   // "unknown_hash" or "no_avatar".
@@ -208,6 +227,10 @@ class Service {
   Result<PhotoView> AddPhoto(uint64_t user_id, uint64_t photo_id, const StoredImage& image,
                              storage::WriteBatch& batch);
   std::mutex& Stripe(std::string_view key) const;
+  // Adds the deletion of the variants rows of `photo_id` to `batch` and the ids of the blobs
+  // they name to `blob_ids`. REQUIRES: blobs_.LockIndex() is held.
+  Status CollectVariants(uint64_t photo_id, storage::WriteBatch& batch,
+                         std::vector<uint64_t>& blob_ids) const;
 
   storage::Db& db_;
   storage::BlobStore& blobs_;
@@ -222,6 +245,7 @@ class Service {
   mutable std::array<std::mutex, 64> stripes_;
   std::string dummy_password_hash_;  // verified against for unknown emails (equal timing)
   std::function<void(uint64_t)> photo_listener_;
+  std::function<void(uint64_t)> photo_deleted_listener_;
 };
 
 }  // namespace glint::core

@@ -79,6 +79,22 @@ void Transformer::Remember(const std::string& key, const Variant& v) {
   s.bytes += size;
 }
 
+void Transformer::ForgetPhoto(uint64_t photo_id) {
+  const std::string prefix = storage::U64Key(photo_id);
+  for (Shard& s : shards_) {
+    std::lock_guard lock(s.mu);
+    for (auto it = s.lru.begin(); it != s.lru.end();) {
+      if (it->first.starts_with(prefix)) {
+        s.bytes -= it->second.bytes->size();
+        s.index.erase(it->first);
+        it = s.lru.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+}
+
 Result<std::optional<storage::BlobLocation>> Transformer::Resolve(std::string_view row) const {
   GLINT_ASSIGN_OR_RETURN(VariantRecord rec, VariantRecord::Decode(row));
   if (rec.legacy) return std::optional<storage::BlobLocation>(*rec.legacy);
@@ -109,7 +125,16 @@ Result<Variant> Transformer::Store(const SourceRef& source, const std::string& k
   storage::WriteBatch batch;
   batch.Put(Cf::kBlobs, storage::U64Key(blob_id), loc.Encode());
   batch.Put(Cf::kVariants, key, VariantRecord{blob_id, std::nullopt}.Encode());
-  GLINT_RETURN_IF_ERROR(db_.Write(batch));
+  {
+    // Service::DeletePhoto deletes the photo row and scans its variants under this lock, so
+    // either it sees this row or this sees the photo gone.
+    auto index = blobs_.LockIndex();
+    GLINT_ASSIGN_OR_RETURN(auto photo, db_.Get(Cf::kPhotos, storage::U64Key(source.photo_id)));
+    if (!photo)
+      return NotFound("photo " + std::to_string(source.photo_id) + " was deleted",
+                      "photo_not_found");
+    GLINT_RETURN_IF_ERROR(db_.Write(batch));
+  }
   Variant v{std::make_shared<const std::string>(std::move(rendered.bytes)), rendered.format,
             VariantEtag(source.blob.checksum, key)};
   Remember(key, v);

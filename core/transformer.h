@@ -9,6 +9,12 @@
 // while hits keep being served. A rendered variant is stored durably (blob + variants row
 // naming the blob id, core/records.h VariantRecord), so a restart does not recompute it.
 //
+// Deletion (Service::DeletePhoto) and storing a variant are serialised by the blob index
+// lock (storage::BlobStore::LockIndex): a variant is recorded only if its photo still exists
+// under that lock, and the delete reads the photo's variants rows and deletes them under it.
+// So a render that loses the race leaves no variants row, only an unreferenced blob record
+// that compaction reclaims.
+//
 // Thread-safety: Get may be called from any event loop at once; the Transformer must
 // outlive every Get it started (Drain() waits for renders in flight).
 #pragma once
@@ -67,7 +73,14 @@ class Transformer {
   ~Transformer();  // joins the CPU pool
 
   // The variant of `source` for `spec` (format already resolved; not the identity).
+  // Errors: kNotFound "photo_not_found" when the photo was deleted before a fresh render could
+  // be stored (callers check the photo first, so only a request racing the delete sees it).
   boost::asio::awaitable<Result<Variant>> Get(SourceRef source, TransformSpec spec);
+
+  // Drops every variant of `photo_id` from memory (after its rows were deleted). A Get that
+  // read a variant before the delete may still put it back; it is then never asked for again
+  // under this id (ids are not reused while the process runs) and ages out of the LRU.
+  void ForgetPhoto(uint64_t photo_id);
 
   // The ETag a variant of `source` for `spec` has, known without rendering it (so a
   // conditional request can be answered 304 before any work).
@@ -102,6 +115,8 @@ class Transformer {
   // legacy row's own location. nullopt when the blobs row is gone (a cache miss).
   Result<std::optional<storage::BlobLocation>> Resolve(std::string_view row) const;
   // Writes a rendered variant (blob + blobs and variants rows) and remembers it in memory.
+  // The rows are written only while the photo exists (checked under blobs_.LockIndex());
+  // else kNotFound "photo_not_found" and the appended blob stays unreferenced.
   Result<Variant> Store(const SourceRef& source, const std::string& key, codec::Rendered rendered);
 
   storage::Db& db_;

@@ -404,6 +404,10 @@ Result<std::unique_ptr<Stack>> OpenStack(Config& config) {
   stack->transformer = std::make_unique<core::Transformer>(
       *stack->db, *stack->blobs, [service] { return service->AllocateBlobId(); },
       config.transformer);
+  // A deleted photo's variants leave memory with it. The transformer is destroyed before the
+  // service (Stack's member order), and the service is not used after that.
+  stack->service->SetPhotoDeletedListener(
+      [transformer = stack->transformer.get()](uint64_t id) { transformer->ForgetPhoto(id); });
   return stack;
 }
 

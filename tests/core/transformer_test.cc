@@ -33,6 +33,14 @@ class TransformerTest : public ::testing::Test {
     source_.blob =
         std::move(blobs_->Append(next_blob_++, std::span<const char>(jpeg.data(), jpeg.size())))
             .value();
+    // Variants are recorded only while their photo exists.
+    Photo photo;
+    photo.id = source_.photo_id;
+    photo.owner = source_.owner;
+    photo.blob_id = 1;
+    storage::WriteBatch batch;
+    batch.Put(Cf::kPhotos, storage::U64Key(photo.id), photo.Encode());
+    ASSERT_TRUE(db_->Write(batch).ok());
   }
 
   std::string KeyOf(const TransformSpec& spec) const {
@@ -181,6 +189,45 @@ TEST_F(TransformerTest, LegacyVariantRowsAreStillServed) {
   EXPECT_EQ(*v->bytes, png);
   EXPECT_EQ(v->format, codec::Format::kPng);
   EXPECT_EQ(t->renders(), 0u) << "read through the legacy row, not rendered again";
+}
+
+TEST_F(TransformerTest, VariantOfADeletedPhotoIsNotRecorded) {
+  storage::WriteBatch batch;
+  batch.Delete(Cf::kPhotos, storage::U64Key(source_.photo_id));
+  ASSERT_TRUE(db_->Write(batch).ok());
+  auto t = Make();
+  TransformSpec spec = Spec({{"w", "70"}});
+  const uint64_t next = next_blob_;
+  auto v = GetOne(*t, spec);
+  ASSERT_FALSE(v.ok());
+  EXPECT_EQ(v.status().code(), Code::kNotFound);
+  EXPECT_EQ(v.status().reason(), "photo_not_found");
+  EXPECT_EQ(t->renders(), 1u);
+  EXPECT_FALSE(Row(Cf::kVariants, KeyOf(spec)));
+  EXPECT_FALSE(Row(Cf::kBlobs, storage::U64Key(next))) << "the appended blob is unreferenced";
+  std::vector<TransformSpec> specs = {Spec({{"w", "20"}})};
+  auto renditions = t->RenderRenditions(source_, specs);
+  EXPECT_EQ(renditions.status().reason(), "photo_not_found");
+  EXPECT_FALSE(Row(Cf::kVariants, KeyOf(specs[0])));
+}
+
+TEST_F(TransformerTest, ForgetPhotoDropsOnlyThatPhotosVariantsFromMemory) {
+  auto t = Make();
+  TransformSpec spec = Spec({{"w", "60"}});
+  ASSERT_TRUE(GetOne(*t, spec).ok());
+  ASSERT_TRUE(GetOne(*t, spec).ok());
+  EXPECT_EQ(t->renders(), 1u);
+  t->ForgetPhoto(source_.photo_id + 1);
+  // Without the row, only memory could answer without a render.
+  storage::WriteBatch batch;
+  batch.Delete(Cf::kVariants, KeyOf(spec));
+  ASSERT_TRUE(db_->Write(batch).ok());
+  ASSERT_TRUE(GetOne(*t, spec).ok());
+  EXPECT_EQ(t->renders(), 1u) << "another photo's forgetting keeps this one";
+  t->ForgetPhoto(source_.photo_id);
+  ASSERT_TRUE(db_->Write(batch).ok());
+  ASSERT_TRUE(GetOne(*t, spec).ok());
+  EXPECT_EQ(t->renders(), 1u + 1u) << "forgotten: rendered again";
 }
 
 }  // namespace
