@@ -304,6 +304,7 @@ void Api::Register(Router& r) {
         [this](RequestContext& ctx) { return CheckLoggedIn(ctx); });
   r.Add(verb::get, "/v1/photos", 0, bind(&Api::ListPhotos));
   r.Add(verb::get, "/v1/photos/{id}", 0, bind(&Api::GetPhoto));
+  r.Add(verb::delete_, "/v1/photos/{id}", 0, bind(&Api::DeletePhoto));
   r.Add(verb::put, "/v1/me/avatar", json, bind(&Api::SetAvatar));
   r.Add(verb::get, "/avatar/{hash}", 0, bind(&Api::Avatar));
   r.Add(verb::get, "/{hash}", 0, bind(&Api::BareAvatar));
@@ -528,6 +529,16 @@ awaitable<Response> Api::GetPhoto(RequestContext& ctx) {
   auto photo = service_.GetPhoto(*actor, *id);
   if (!photo.ok()) co_return ErrorResponse(photo.status());
   co_return JsonResponse(bhttp::status::ok, PhotoJson(*photo, BaseUrl(ctx)));
+}
+
+awaitable<Response> Api::DeletePhoto(RequestContext& ctx) {
+  auto actor = RequireLogin(service_, ctx);
+  if (!actor.ok()) co_return ErrorResponse(actor.status());
+  auto id = PathId(ctx, "id");
+  if (!id.ok()) co_return ErrorResponse(id.status());
+  Status s = co_await RunBlocking([&] { return service_.DeletePhoto(*actor, *id); });
+  if (!s.ok()) co_return ErrorResponse(s);
+  co_return Response{bhttp::status::no_content, 11};
 }
 
 awaitable<Response> Api::SetAvatar(RequestContext& ctx) {

@@ -54,6 +54,7 @@ class Api {
   boost::asio::awaitable<Response> CreatePhoto(RequestContext& ctx);
   boost::asio::awaitable<Response> ListPhotos(RequestContext& ctx);
   boost::asio::awaitable<Response> GetPhoto(RequestContext& ctx);
+  boost::asio::awaitable<Response> DeletePhoto(RequestContext& ctx);
   boost::asio::awaitable<Response> SetAvatar(RequestContext& ctx);
   boost::asio::awaitable<Response> Avatar(RequestContext& ctx);
   boost::asio::awaitable<Response> BareAvatar(RequestContext& ctx);

@@ -187,5 +187,58 @@ TEST_F(HandlersTest, AFullBlockingQueueAnswers503InsteadOfQueueing) {
   EXPECT_EQ(r[bhttp::field::retry_after], "1");
 }
 
+TEST_F(HandlersTest, DeletePhotoAnswers204ThenTheSpecific404) {
+  using Fields = std::vector<std::pair<bhttp::field, std::string>>;
+  const Fields admin = {{bhttp::field::authorization, "Bearer admin-token-for-handler-tests"}};
+  auto login = [&](const std::string& email) {
+    Response created = Call(bhttp::verb::post, "/v1/accounts",
+                            R"({"email":")" + email + R"(","password":"long enough"})", admin);
+    EXPECT_EQ(created.result(), bhttp::status::created) << created.body();
+    Response r = Call(bhttp::verb::post, "/v1/sessions",
+                      R"({"email":")" + email + R"(","password":"long enough"})");
+    return Fields{
+        {bhttp::field::authorization, "Bearer " + std::string(Body(r)["token"].as_string())}};
+  };
+  const Fields ann = login("ann@example.com");
+  const Fields bob = login("bob@example.com");
+  auto upload = [&](const Fields& who) {
+    Response r = Call(bhttp::verb::post, "/v1/photos", testutil::MakePng(12, 10), who);
+    EXPECT_EQ(r.result(), bhttp::status::created) << r.body();
+    return std::string(Body(r)["image_id"].as_string());
+  };
+  auto code = [](const Response& r) {
+    return std::string(Body(r)["error"].as_object()["code"].as_string());
+  };
+  const std::string first = upload(ann);
+  const std::string second = upload(ann);
+  const std::string path = "/v1/photos/" + first;
+
+  Response anonymous = Call(bhttp::verb::delete_, path);
+  EXPECT_EQ(anonymous.result(), bhttp::status::unauthorized);
+  EXPECT_EQ(code(anonymous), "login_required");
+  Response other = Call(bhttp::verb::delete_, path, {}, bob);
+  EXPECT_EQ(other.result(), bhttp::status::not_found) << "as GET: no probing of ids";
+  EXPECT_EQ(code(other), "photo_not_found");
+  Response junk = Call(bhttp::verb::delete_, "/v1/photos/abc", {}, ann);
+  EXPECT_EQ(junk.result(), bhttp::status::not_found);
+  EXPECT_EQ(Call(bhttp::verb::get, path, {}, ann).result(), bhttp::status::ok);
+
+  Response deleted = Call(bhttp::verb::delete_, path, {}, ann);
+  EXPECT_EQ(deleted.result(), bhttp::status::no_content) << deleted.body();
+  EXPECT_TRUE(deleted.body().empty());
+  EXPECT_EQ(Call(bhttp::verb::get, path, {}, ann).result(), bhttp::status::not_found);
+  EXPECT_EQ(Call(bhttp::verb::get, "/p/" + first + "?w=5", {}, ann).result(),
+            bhttp::status::not_found);
+  Response again = Call(bhttp::verb::delete_, path, {}, ann);
+  EXPECT_EQ(again.result(), bhttp::status::not_found);
+  EXPECT_EQ(code(again), "photo_not_found");
+  Response me = Call(bhttp::verb::get, "/v1/me", {}, ann);
+  EXPECT_TRUE(Body(me)["active_photo_id"].is_null()) << "the deleted photo was the avatar";
+
+  Response by_admin = Call(bhttp::verb::delete_, "/v1/photos/" + second, {}, admin);
+  EXPECT_EQ(by_admin.result(), bhttp::status::no_content) << by_admin.body();
+  EXPECT_EQ(router_.Find(bhttp::verb::post, path).kind, Router::Match::kMethodNotAllowed);
+}
+
 }  // namespace
 }  // namespace glint::http

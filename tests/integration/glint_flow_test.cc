@@ -744,6 +744,61 @@ TEST_F(GlintFlowTest, TieredPhotosAreServedFromTheBucketAndAnOutageIsA503) {
   HttpResponse back = client_->Get("/p/" + photos[0].first, Bearer(token));
   ASSERT_EQ(back.status, 200) << back.body;
   EXPECT_EQ(back.body, photos[0].second);
+
+TEST_F(GlintFlowTest, DeletingAPhotoTakesItsBytesTransformsAndAvatar) {
+  Start();
+  std::string token = CreateUserAndLogin("dora@example.com");
+  std::string other = CreateUserAndLogin("eve@example.com");
+  const std::string md5 = HexDigest(EVP_md5(), "dora@example.com");
+  json::object photo = UploadAndRegister(token, testutil::MakeJpeg(200, 150));
+  const std::string id = Str(photo, "image_id");
+  const std::string raw = PathOf(Str(photo, "image_url"));
+  const std::string transform = "/p/" + id + "?w=50&fm=webp";
+  ASSERT_EQ(client_->Get(transform, Bearer(token)).status, 200);
+  ASSERT_EQ(client_->Get("/avatar/" + md5 + "?s=40").status, 200);
+  ASSERT_EQ(client_->Get("/avatar/" + md5).status, 200);
+  ASSERT_EQ(client_->Get(raw, Bearer(token)).status, 200);
+
+  HttpResponse refused = client_->Request("DELETE", "/v1/photos/" + id, {}, Bearer(other));
+  EXPECT_EQ(refused.status, 404);
+  EXPECT_EQ(ErrorCode(refused), "photo_not_found");
+  EXPECT_EQ(client_->Request("DELETE", "/v1/photos/" + id).status, 401);
+
+  HttpResponse deleted = client_->Request("DELETE", "/v1/photos/" + id, {}, Bearer(token));
+  EXPECT_EQ(deleted.status, 204) << deleted.body;
+  EXPECT_TRUE(deleted.body.empty());
+
+  auto gone = [&] {
+    HttpResponse meta = client_->Get("/v1/photos/" + id, Bearer(token));
+    EXPECT_EQ(meta.status, 404);
+    EXPECT_EQ(ErrorCode(meta), "photo_not_found");
+    HttpResponse variant = client_->Get(transform, Bearer(token));
+    EXPECT_EQ(variant.status, 404) << "not served from the transform cache";
+    EXPECT_EQ(ErrorCode(variant), "photo_not_found");
+    HttpResponse bytes = client_->Get(raw, Bearer(token));
+    EXPECT_EQ(bytes.status, 404);
+    EXPECT_EQ(ErrorCode(bytes), "blob_not_found");
+    for (const std::string& avatar : {"/avatar/" + md5, "/avatar/" + md5 + "?s=40"}) {
+      HttpResponse a = client_->Get(avatar);
+      EXPECT_EQ(a.status, 404) << avatar;
+      EXPECT_EQ(ErrorCode(a), "no_avatar") << avatar;
+    }
+    HttpResponse again = client_->Request("DELETE", "/v1/photos/" + id, {}, Bearer(token));
+    EXPECT_EQ(again.status, 404);
+    EXPECT_EQ(ErrorCode(again), "photo_not_found");
+  };
+  gone();
+  ASSERT_NO_FATAL_FAILURE(Restart());
+  gone();
+
+  // The account goes on: the next photo becomes the avatar.
+  std::string png = testutil::MakePng(30, 20);
+  HttpResponse next = client_->Request("POST", "/v1/photos", png, Bearer(token));
+  ASSERT_EQ(next.status, 201) << next.body;
+  EXPECT_TRUE(Json(next)["selected"].as_bool());
+  HttpResponse avatar = client_->Get("/avatar/" + md5);
+  EXPECT_EQ(avatar.status, 200);
+  EXPECT_EQ(avatar.body, png);
 }
 
 }  // namespace
