@@ -263,16 +263,21 @@ struct WalkResult {
   uint64_t end = 0;      // offset after the last accepted record
   uint64_t records = 0;  // records accepted
   std::string failure;   // why the record at `end` was refused; empty at a clean end
+  // When the refused record's header checked and its length fits the file: the offset after
+  // it (its boundary is trustworthy, so a salvage can go on there) and its blob id.
+  uint64_t skip_to = 0;
+  uint64_t failed_blob_id = 0;
 };
 
 // Reads exactly `n` bytes at `offset` into `dst`: 0, an errno, or -1 at end of file.
 using ReadFn = std::function<int(char* dst, size_t n, uint64_t offset)>;
 
 WalkResult WalkSegment(const ReadFn& read, uint32_t number, uint64_t size, bool verify_payloads,
-                       const std::function<bool(const ScannedRecord&)>& fn) {
+                       const std::function<bool(const ScannedRecord&)>& fn, uint64_t start = 0) {
   WalkResult out;
+  out.end = start;
   std::vector<char> chunk;
-  uint64_t offset = 0;
+  uint64_t offset = start;
   while (offset < size) {
     if (size - offset < kHeaderBytes) {
       out.failure = "a partial header";
@@ -304,6 +309,8 @@ WalkResult WalkSegment(const ReadFn& read, uint32_t number, uint64_t size, bool 
     const bool tombstone = flags == kFlagTombstone;
     if (tombstone && length != kTombstonePayloadBytes) {
       out.failure = "a tombstone of the wrong size";
+      out.skip_to = offset + kHeaderBytes + length;
+      out.failed_blob_id = GetLE(&h[8], 8);
       break;
     }
     ScannedRecord rec;
@@ -340,6 +347,8 @@ WalkResult WalkSegment(const ReadFn& read, uint32_t number, uint64_t size, bool 
       }
       if (sum != rec.location.checksum) {
         out.failure = "payload checksum mismatch";
+        out.skip_to = offset + kHeaderBytes + length;
+        out.failed_blob_id = rec.blob_id;
         break;
       }
     }
@@ -431,6 +440,35 @@ Status WriteFileDurably(const std::string& dir, const std::string& name, const s
   }
   if (::rename(tmp.c_str(), path.c_str()) != 0) return ErrnoStatus("rename " + tmp, errno);
   return SyncDir(dir);
+
+// The first offset in [from, size) where an intact record header starts (magic, header
+// checksum, a known version and flags, a length inside the file), or `size` when there is
+// none or the file cannot be read. Used only to go on past a damaged header.
+uint64_t FindNextHeader(const ReadFn& read, uint64_t from, uint64_t size) {
+  constexpr size_t kChunk = 1u << 20;
+  std::vector<char> buf(kChunk + kHeaderBytes);
+  const char magic[4] = {static_cast<char>(kMagic & 0xff), static_cast<char>(kMagic >> 8 & 0xff),
+                         static_cast<char>(kMagic >> 16 & 0xff),
+                         static_cast<char>(kMagic >> 24 & 0xff)};
+  for (uint64_t base = from; base < size && size - base >= kHeaderBytes; base += kChunk) {
+    // Each window overlaps the next by a header, so a header across the seam is seen.
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(buf.size(), size - base));
+    if (read(buf.data(), n, base) != 0) return size;
+    const size_t starts = std::min(n - kHeaderBytes + 1, kChunk);
+    for (size_t i = 0; i < starts; ++i) {
+      const char* p = static_cast<const char*>(std::memchr(buf.data() + i, magic[0], starts - i));
+      if (p == nullptr) break;
+      i = static_cast<size_t>(p - buf.data());
+      if (std::memcmp(p, magic, 4) != 0) continue;
+      if (GetLE(p + 32, 8) != XXH3_64bits(p, kHeaderCheckedBytes)) continue;
+      const uint64_t flags = GetLE(p + 6, 2);
+      if (GetLE(p + 4, 2) != kFormatVersion || (flags != 0 && flags != kFlagTombstone)) continue;
+      const uint64_t at = base + i;
+      if (GetLE(p + 16, 8) > size - at - kHeaderBytes) continue;
+      return at;
+    }
+  }
+  return size;
 }
 
 uint64_t MovedKey(uint32_t segment, uint64_t offset) {
@@ -1080,6 +1118,47 @@ Status BlobStore::ScanSegment(uint32_t number, bool verify_payloads,
     return Corruption(seg->path + ": record at offset " + std::to_string(walk.end) +
                           " is damaged (" + walk.failure + ")",
                       "segment_damaged");
+  }
+  return Status::Ok();
+}
+
+Status BlobStore::SalvageSegment(uint32_t number,
+                                 const std::function<bool(const ScannedRecord&)>& on_record,
+                                 const std::function<void(const DamagedRange&)>& on_damage) const {
+  SegmentPtr seg = number < kMaxSegments ? table_[number].load(std::memory_order_acquire) : nullptr;
+  if (!seg) return NotFound("blob segment " + std::to_string(number) + " does not exist");
+  const uint64_t size = seg->size.load(std::memory_order_acquire);
+  bool resynced = false;
+  bool stopped = false;
+  auto visit = [&](const ScannedRecord& rec) {
+    if (!on_record) return true;
+    ScannedRecord copy = rec;
+    copy.resynced = resynced;
+    stopped = !on_record(copy);
+    return !stopped;
+  };
+  const ReadFn read =
+      seg->remote ? RemoteReader(remote_.load(), number, size) : LocalReader(seg->read_fd);
+  uint64_t offset = 0;
+  while (offset < size) {
+    WalkResult walk = WalkSegment(read, number, size, /*verify_payloads=*/true, visit, offset);
+    if (walk.failure.empty() || stopped) break;
+    DamagedRange damage;
+    damage.offset = walk.end;
+    damage.reason = walk.failure;
+    uint64_t next;
+    if (walk.skip_to != 0) {
+      // The header checked: only this record is bad, and the next one starts right after it.
+      damage.header_intact = true;
+      damage.blob_id = walk.failed_blob_id;
+      next = walk.skip_to;
+    } else {
+      next = FindNextHeader(read, walk.end + 1, size);
+      if (next < size) resynced = true;
+    }
+    damage.bytes = next - walk.end;
+    if (on_damage) on_damage(damage);
+    offset = next;
   }
   return Status::Ok();
 }

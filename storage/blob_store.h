@@ -89,6 +89,19 @@ struct ScannedRecord {
   bool tombstone = false;  // a deletion marker; `deleted` is where the deleted record was
   uint32_t deleted_segment = 0;
   uint64_t deleted_offset = 0;
+  // SalvageSegment only: the record was found by searching past a damaged header, so its
+  // place is not proven by the chain of records from the segment's start (a payload could
+  // hold bytes that look like a record).
+  bool resynced = false;
+};
+
+// A stretch of a segment file that holds no intact record (SalvageSegment).
+struct DamagedRange {
+  uint64_t offset = 0;         // where the refused record starts
+  uint64_t bytes = 0;          // up to the next intact record, or to the end of the file
+  std::string reason;          // why the record at `offset` was refused
+  bool header_intact = false;  // its header checked: only its payload (or tombstone) is bad
+  uint64_t blob_id = 0;        // the refused record's blob id when header_intact
 };
 
 struct SegmentInfo {
@@ -199,6 +212,15 @@ class BlobStore {
   // false. Runs beside appends and reads.
   Status ScanSegment(uint32_t number, bool verify_payloads,
                      const std::function<bool(const ScannedRecord&)>& fn) const;
+
+  // Like ScanSegment with payloads verified, but goes on past damage, for fsck and
+  // rebuild-index: after a record whose header checks but whose payload does not, at the
+  // record that follows it; after a damaged header, at the next offset where an intact header
+  // starts (records from there on have `resynced` set). Each skipped stretch is passed to
+  // `on_damage` (either callback may be empty). Stops early when `on_record` returns false.
+  // Errors: kNotFound for an unknown segment; read errors are reported as damage.
+  Status SalvageSegment(uint32_t number, const std::function<bool(const ScannedRecord&)>& on_record,
+                        const std::function<void(const DamagedRange&)>& on_damage) const;
 
   // Cuts segment `number` at `offset` (fsck --repair on a sealed segment's damaged tail).
   Status TruncateSegment(uint32_t number, uint64_t offset);
