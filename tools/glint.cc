@@ -1,6 +1,7 @@
 // The glint binary: `glint serve` runs the server, `glint admin ...` manages a data
-// directory and `glint convert` renders one transform of a local image (tools/convert.h).
-// Flags are generated from the option table in tools/config.cc, so every option is a flag
+// directory (create-user, token, fsck and rebuild-index: tools/fsck.h) and `glint convert` renders
+// one transform of a local image (tools/convert.h). Flags are generated from the option table in
+// tools/config.cc, so every option is a flag
 // (--max-upload-bytes), an environment variable (GLINT_MAX_UPLOAD_BYTES) and a TOML key
 // (max_upload_bytes).
 #include <iostream>
@@ -11,6 +12,7 @@
 
 #include "tools/config.h"
 #include "tools/convert.h"
+#include "tools/fsck.h"
 
 namespace {
 
@@ -56,6 +58,21 @@ int main(int argc, char** argv) {
   CLI::App* token =
       admin->add_subcommand("token", "print the admin bearer token (made if missing)");
   AddConfigFlags(token, flags, config_file);
+  bool repair = false;
+  CLI::App* fsck = admin->add_subcommand(
+      "fsck",
+      "verify every blob record and the blob index against the segments (the server must be "
+      "stopped); exit 0 when clean, 1 when differences were found, 3 when it could not run");
+  fsck->add_flag("--repair", repair,
+                 "also fix what can be fixed: re-point, add or delete index rows, drop lost "
+                 "variants, truncate a damaged segment tail");
+  AddConfigFlags(fsck, flags, config_file);
+  CLI::App* rebuild_index = admin->add_subcommand(
+      "rebuild-index",
+      "recreate the blob index from the segments and the photo, upload and variant rows (the "
+      "server must be stopped); exit 0 when every referenced blob is indexed, 1 when some "
+      "have no intact record, 3 when it could not run");
+  AddConfigFlags(rebuild_index, flags, config_file);
 
   CLI::App* convert = app.add_subcommand(
       "convert",
@@ -87,5 +104,7 @@ int main(int argc, char** argv) {
   if (create_user->parsed())
     return glint::tools::AdminCreateUser(std::move(config), email, password);
   if (token->parsed()) return glint::tools::AdminToken(std::move(config));
+  if (fsck->parsed()) return glint::tools::AdminFsck(config, repair);
+  if (rebuild_index->parsed()) return glint::tools::AdminRebuildIndex(config);
   return 2;
 }
