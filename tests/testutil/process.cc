@@ -85,12 +85,32 @@ std::string GlintBinary() {
 }
 
 GlintServer::GlintServer(const std::string& data_dir, const std::vector<std::string>& extra)
-    : data_dir_(data_dir), log_path_(data_dir + ".log") {
-  std::vector<std::string> argv = {GlintBinary(),        "serve",  "--listen",       "127.0.0.1:0",
-                                   "--data-dir",         data_dir, "--threads",      "2",
-                                   "--kdf-memlimit-kib", "8",      "--kdf-opslimit", "1"};
-  argv.insert(argv.end(), extra.begin(), extra.end());
+    : data_dir_(data_dir), extra_(extra), log_path_(data_dir + ".log") {
   std::remove(log_path_.c_str());
+  Launch();
+}
+
+void GlintServer::Restart() {
+  if (process_ && process_->Running()) {
+    ADD_FAILURE() << "GlintServer::Restart while the previous run is still up";
+    return;
+  }
+  Launch();
+}
+
+std::string GlintServer::log() const {
+  std::string text = ReadFileOrEmpty(log_path_);
+  return log_offset_ < text.size() ? text.substr(log_offset_) : std::string();
+}
+
+void GlintServer::Launch() {
+  std::vector<std::string> argv = {GlintBinary(),        "serve",   "--listen",       "127.0.0.1:0",
+                                   "--data-dir",         data_dir_, "--threads",      "2",
+                                   "--kdf-memlimit-kib", "8",       "--kdf-opslimit", "1"};
+  argv.insert(argv.end(), extra_.begin(), extra_.end());
+  log_offset_ = ReadFileOrEmpty(log_path_).size();
+  port_ = 0;
+  process_.reset();
   process_ = std::make_unique<ChildProcess>(argv, log_path_);
   static constexpr std::string_view kListening = "listening on http://127.0.0.1:";
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);

@@ -57,17 +57,31 @@ std::string GlintBinary();
 class GlintServer {
  public:
   GlintServer(const std::string& data_dir, const std::vector<std::string>& extra = {});
+  // The port of the current run; a Restart() picks a new one.
   uint16_t port() const { return port_; }
-  std::string log() const { return ReadFileOrEmpty(log_path_); }
+  // What the current run (since the constructor or the last Restart()) wrote to stdout and
+  // stderr; earlier runs' output stays in the file before it.
+  std::string log() const;
   std::string admin_token() const;
   // Graceful stop (SIGTERM); returns the exit code.
   int Stop() { return process_->Stop(15, std::chrono::seconds(30)); }
+  // SIGKILL, as a crash would: no handler runs and nothing is flushed. Returns once the
+  // process is reaped (so its locks are released), with 128+9 when the signal killed it, or
+  // the status it had already exited with (a crash of its own).
+  int Kill9() { return process_->Stop(9, std::chrono::seconds(30)); }
+  // Starts `glint serve` again on the same data directory with the same flags, once the
+  // previous run has exited (Stop() or Kill9()); waits until it listens like the constructor.
+  void Restart();
   bool Running() { return process_->Running(); }
   pid_t pid() const { return process_->pid(); }
 
  private:
+  void Launch();
+
   std::string data_dir_;
+  std::vector<std::string> extra_;
   std::string log_path_;
+  size_t log_offset_ = 0;  // where the current run's output starts in log_path_
   uint16_t port_ = 0;
   std::unique_ptr<ChildProcess> process_;
 };
