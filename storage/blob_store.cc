@@ -440,6 +440,7 @@ Status WriteFileDurably(const std::string& dir, const std::string& name, const s
   }
   if (::rename(tmp.c_str(), path.c_str()) != 0) return ErrnoStatus("rename " + tmp, errno);
   return SyncDir(dir);
+}
 
 // The first offset in [from, size) where an intact record header starts (magic, header
 // checksum, a known version and flags, a length inside the file), or `size` when there is

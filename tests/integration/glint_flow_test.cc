@@ -744,6 +744,7 @@ TEST_F(GlintFlowTest, TieredPhotosAreServedFromTheBucketAndAnOutageIsA503) {
   HttpResponse back = client_->Get("/p/" + photos[0].first, Bearer(token));
   ASSERT_EQ(back.status, 200) << back.body;
   EXPECT_EQ(back.body, photos[0].second);
+}
 
 TEST_F(GlintFlowTest, DeletingAPhotoTakesItsBytesTransformsAndAvatar) {
   Start();
