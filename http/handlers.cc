@@ -15,6 +15,7 @@
 #include "base/hex.h"
 #include "codec/image_header.h"
 #include "core/email.h"
+#include "http/file_body.h"
 
 namespace glint::http {
 namespace {
@@ -189,30 +190,75 @@ Response ImageResponse(std::string bytes, codec::Format format, const std::strin
   return res;
 }
 
+// The byte range to answer for an image of `total` bytes (http/range.h).
+RangeDecision DecideImageRange(const Request& req, const std::string& etag, uint64_t total) {
+  return DecideRange(req[bhttp::field::range], req[bhttp::field::if_range], etag, total);
+}
+
+Response RangeNotSatisfiable(uint64_t total) {
+  Response res = ErrorResponse(bhttp::status::range_not_satisfiable, "range_not_satisfiable",
+                               "the range lies outside the " + std::to_string(total) + " bytes");
+  res.set(bhttp::field::content_range, "bytes */" + std::to_string(total));
+  return res;
+}
+
+// Accept-Ranges, and for a partial answer its 206 status and Content-Range.
+void SetRangeHeaders(Response& res, const RangeDecision& d, uint64_t total) {
+  res.set(bhttp::field::accept_ranges, "bytes");
+  if (d.kind != RangeDecision::kPartial) return;
+  res.result(bhttp::status::partial_content);
+  res.set(bhttp::field::content_range, "bytes " + std::to_string(d.range.first) + "-" +
+                                           std::to_string(d.range.last) + "/" +
+                                           std::to_string(total));
+}
+
 // An image response honouring one byte range (http/range.h): 200 with Accept-Ranges, 206
 // with Content-Range, or 416 when the range starts past the end.
 Response RangedImageResponse(const Request& req, std::string bytes, codec::Format format,
                              const std::string& etag, std::string_view cache_control) {
   const uint64_t total = bytes.size();
-  const RangeDecision d =
-      DecideRange(req[bhttp::field::range], req[bhttp::field::if_range], etag, total);
-  if (d.kind == RangeDecision::kUnsatisfiable) {
-    Response res = ErrorResponse(bhttp::status::range_not_satisfiable, "range_not_satisfiable",
-                                 "the range lies outside the " + std::to_string(total) + " bytes");
-    res.set(bhttp::field::content_range, "bytes */" + std::to_string(total));
-    return res;
-  }
+  const RangeDecision d = DecideImageRange(req, etag, total);
+  if (d.kind == RangeDecision::kUnsatisfiable) return RangeNotSatisfiable(total);
   if (d.kind == RangeDecision::kPartial) bytes = bytes.substr(d.range.first, d.range.length());
   Response res = ImageResponse(std::move(bytes), format, etag, cache_control);
-  res.set(bhttp::field::accept_ranges, "bytes");
-  if (d.kind == RangeDecision::kPartial) {
-    res.result(bhttp::status::partial_content);
-    res.set(bhttp::field::content_range, "bytes " + std::to_string(d.range.first) + "-" +
-                                             std::to_string(d.range.last) + "/" +
-                                             std::to_string(total));
-  }
+  SetRangeHeaders(res, d, total);
   return res;
 }
+
+// RangedImageResponse for bytes left in a file: the reply's body is the part of `file` the
+// range names (sent with sendfile by the session).
+Reply RangedFileReply(const Request& req, FileBody file, codec::Format format,
+                      const std::string& etag, std::string_view cache_control) {
+  const uint64_t total = file.length;
+  const RangeDecision d = DecideImageRange(req, etag, total);
+  if (d.kind == RangeDecision::kUnsatisfiable) return RangeNotSatisfiable(total);
+  if (d.kind == RangeDecision::kPartial) {
+    file.offset += d.range.first;
+    file.length = d.range.length();
+  }
+  Reply reply(ImageResponse(std::string(), format, etag, cache_control));
+  SetRangeHeaders(reply.response, d, total);
+  reply.response.content_length(file.length);
+  reply.file = std::move(file);
+  return reply;
+}
+
+// A blob's verified bytes left in its segment file. Blocking: the checksum pass reads every
+// page of the blob (and warms the page cache for sendfile).
+Result<FileBody> OpenBlobFile(const storage::BlobStore& blobs, const storage::BlobLocation& loc) {
+  GLINT_ASSIGN_OR_RETURN(storage::BlobStore::FileExtent extent, blobs.OpenExtent(loc));
+  return FileBody{std::move(extent.keep), extent.fd, extent.offset, extent.length};
+}
+
+// OpenExtent's answer for a blob in the remote tier (no local file to send).
+constexpr std::string_view kNotLocal = "blob_not_local";
+
+// Bytes enough for codec::Sniff.
+constexpr size_t kSniffBytes = 16;
+
+// Route handlers that answer a Response, adapted to the router's Reply.
+awaitable<Reply> AsReply(awaitable<Response> response) { co_return co_await std::move(response); }
+awaitable<Reply> AsReply(awaitable<Reply> reply) { return reply; }
 
 // The 304 for a conditional GET whose ETag still matches: the same validators and caching
 // headers as the 200 would have, no body.
@@ -277,6 +323,10 @@ Api::Api(core::Service& service, core::Transformer& transformer, asio::thread_po
       ready_(std::move(ready)),
       avatar_cache_control_("public, max-age=" + std::to_string(options_.avatar_max_age_seconds)) {}
 
+bool Api::SendsFromFile(uint64_t length) const {
+  return options_.sendfile_threshold != 0 && length > options_.sendfile_threshold;
+}
+
 std::string Api::BaseUrl(const RequestContext& ctx) const {
   if (!options_.public_url.empty()) return options_.public_url;
   auto host = ctx.request[bhttp::field::host];
@@ -285,8 +335,8 @@ std::string Api::BaseUrl(const RequestContext& ctx) const {
 
 void Api::Register(Router& r) {
   using bhttp::verb;
-  auto bind = [this](awaitable<Response> (Api::*fn)(RequestContext&)) {
-    return [this, fn](RequestContext& ctx) { return (this->*fn)(ctx); };
+  auto bind = [this](auto fn) -> Handler {
+    return [this, fn](RequestContext& ctx) { return AsReply((this->*fn)(ctx)); };
   };
   const uint64_t json = options_.max_json_bytes;
   const uint64_t upload = service_.options().max_upload_bytes;
@@ -559,15 +609,15 @@ awaitable<Response> Api::SetAvatar(RequestContext& ctx) {
   co_return JsonResponse(bhttp::status::ok, AccountJson(*account, BaseUrl(ctx)));
 }
 
-awaitable<Response> Api::Avatar(RequestContext& ctx) {
+awaitable<Reply> Api::Avatar(RequestContext& ctx) {
   return ServeAvatar(ctx, ctx.Param("hash"), false);
 }
 
-awaitable<Response> Api::BareAvatar(RequestContext& ctx) {
+awaitable<Reply> Api::BareAvatar(RequestContext& ctx) {
   return ServeAvatar(ctx, ctx.Param("hash"), true);
 }
 
-awaitable<Response> Api::ServeAvatar(RequestContext& ctx, std::string_view segment, bool bare) {
+awaitable<Reply> Api::ServeAvatar(RequestContext& ctx, std::string_view segment, bool bare) {
   // "{hash}" with an optional image suffix, as Gravatar accepts.
   for (std::string_view ext : {".jpg", ".jpeg", ".png", ".webp", ".gif"}) {
     if (segment.size() > ext.size() && segment.ends_with(ext)) {
@@ -590,7 +640,7 @@ awaitable<Response> Api::ServeAvatar(RequestContext& ctx, std::string_view segme
                                 ref->format, ref->etag, avatar_cache_control_, kGravatarOnly);
 }
 
-awaitable<Response> Api::PhotoImage(RequestContext& ctx) {
+awaitable<Reply> Api::PhotoImage(RequestContext& ctx) {
   auto actor = Authorize(service_, ctx);
   if (!actor.ok()) co_return ErrorResponse(actor.status());
   auto id = PathId(ctx, "id");
@@ -604,10 +654,10 @@ awaitable<Response> Api::PhotoImage(RequestContext& ctx) {
                                 {});
 }
 
-awaitable<Response> Api::ServeImage(RequestContext& ctx, const core::SourceRef& source,
-                                    codec::Format source_format, const std::string& source_etag,
-                                    std::string_view cache_control,
-                                    std::span<const std::string_view> ignored) {
+awaitable<Reply> Api::ServeImage(RequestContext& ctx, const core::SourceRef& source,
+                                 codec::Format source_format, const std::string& source_etag,
+                                 std::string_view cache_control,
+                                 std::span<const std::string_view> ignored) {
   Query q = ParseQuery(ctx);
   auto spec = core::ParseTransform(q.items, options_.transform_limits, ignored);
   if (!spec.ok()) co_return ErrorResponse(spec.status());
@@ -615,23 +665,36 @@ awaitable<Response> Api::ServeImage(RequestContext& ctx, const core::SourceRef& 
   core::ResolveFormat(*spec, ctx.request[bhttp::field::accept], &vary);
   const bool identity = spec->IsIdentity();
   const std::string etag = identity ? source_etag : core::Transformer::EtagFor(source, *spec);
-  Response res;
-  if (NotModified(ctx.request, etag)) {
-    res = NotModifiedResponse(etag, cache_control);
+  // Large originals are sent from their segment file, opened off the event loop (verifying
+  // may fault in a cold segment's pages). A blob in the remote tier has no local file and is
+  // read through ReadAsync like a small one.
+  const bool not_modified = NotModified(ctx.request, etag);
+  std::optional<Result<FileBody>> file;
+  if (!not_modified && identity && SendsFromFile(source.blob.length)) {
+    file = co_await RunBlocking([&] { return OpenBlobFile(service_.blobs(), source.blob); });
+    if (!file->ok() && file->status().reason() != kNotLocal) {
+      co_return ErrorResponse(file->status());
+    }
+  }
+  Reply reply;
+  if (not_modified) {
+    reply = NotModifiedResponse(etag, cache_control);
+  } else if (file && file->ok()) {
+    reply = RangedFileReply(ctx.request, std::move(**file), source_format, etag, cache_control);
   } else if (identity) {
     auto bytes = co_await service_.blobs().ReadAsync(source.blob);
     if (!bytes.ok()) co_return ErrorResponse(bytes.status());
-    res = RangedImageResponse(ctx.request, std::move(*bytes), source_format, etag, cache_control);
+    reply = RangedImageResponse(ctx.request, std::move(*bytes), source_format, etag, cache_control);
   } else {
     auto variant = co_await transformer_.Get(source, *spec);
     if (!variant.ok()) co_return ErrorResponse(variant.status());
-    res = RangedImageResponse(ctx.request, *variant->bytes, variant->format, etag, cache_control);
+    reply = RangedImageResponse(ctx.request, *variant->bytes, variant->format, etag, cache_control);
   }
-  if (vary) res.set(bhttp::field::vary, "Accept");
-  co_return res;
+  if (vary) reply.response.set(bhttp::field::vary, "Accept");
+  co_return reply;
 }
 
-awaitable<Response> Api::Raw(RequestContext& ctx) {
+awaitable<Reply> Api::Raw(RequestContext& ctx) {
   auto actor = Authorize(service_, ctx);
   if (!actor.ok()) co_return ErrorResponse(actor.status());
   auto id = PathId(ctx, "blob");
@@ -640,6 +703,25 @@ awaitable<Response> Api::Raw(RequestContext& ctx) {
   if (!loc.ok()) co_return ErrorResponse(loc.status());
   std::string etag = core::BlobEtag(loc->checksum);
   if (NotModified(ctx.request, etag)) co_return NotModifiedResponse(etag, kPrivateCache);
+  if (SendsFromFile(loc->length)) {
+    struct Opened {
+      FileBody file;
+      codec::Format format;
+    };
+    // Off the event loop: verification may fault in a cold segment's pages.
+    auto opened = co_await RunBlocking([&]() -> Result<Opened> {
+      GLINT_ASSIGN_OR_RETURN(FileBody file, OpenBlobFile(service_.blobs(), *loc));
+      GLINT_ASSIGN_OR_RETURN(std::string head, ReadFilePrefix(file, kSniffBytes));
+      codec::Format format = codec::Sniff(std::span<const char>(head.data(), head.size()));
+      return Opened{std::move(file), format};
+    });
+    if (opened.ok()) {
+      co_return RangedFileReply(ctx.request, std::move(opened->file), opened->format, etag,
+                                kPrivateCache);
+    }
+    // A blob in the remote tier has no local file: read it below.
+    if (opened.status().reason() != kNotLocal) co_return ErrorResponse(opened.status());
+  }
   auto bytes = co_await service_.blobs().ReadAsync(*loc);
   if (!bytes.ok()) co_return ErrorResponse(bytes.status());
   codec::Format format = codec::Sniff(std::span<const char>(bytes->data(), bytes->size()));

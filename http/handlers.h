@@ -28,6 +28,10 @@ struct ApiOptions {
   // request is answered 503 (Retry-After) instead of queueing without bound.
   size_t max_blocking_queue = 256;
   core::TransformLimits transform_limits;
+  // Originals (no transform) larger than this are sent from their blob segment with
+  // sendfile(2), verified in place and never copied into memory; smaller ones are read
+  // through the blob cache. 0 = always read into memory. Rendered variants always are.
+  uint64_t sendfile_threshold = 256 << 10;
 };
 
 class Api {
@@ -39,7 +43,8 @@ class Api {
   void Register(Router& router);
 
  private:
-  // One handler per route; see docs/api.md.
+  // One handler per route; see docs/api.md. Image routes answer a Reply, whose body may be
+  // a file; the others a Response.
   boost::asio::awaitable<Response> Healthz(RequestContext& ctx);
   boost::asio::awaitable<Response> Readyz(RequestContext& ctx);
   boost::asio::awaitable<Response> CreateAccount(RequestContext& ctx);
@@ -56,21 +61,23 @@ class Api {
   boost::asio::awaitable<Response> GetPhoto(RequestContext& ctx);
   boost::asio::awaitable<Response> DeletePhoto(RequestContext& ctx);
   boost::asio::awaitable<Response> SetAvatar(RequestContext& ctx);
-  boost::asio::awaitable<Response> Avatar(RequestContext& ctx);
-  boost::asio::awaitable<Response> BareAvatar(RequestContext& ctx);
-  boost::asio::awaitable<Response> Raw(RequestContext& ctx);
-  boost::asio::awaitable<Response> PhotoImage(RequestContext& ctx);
-  // Serves `source` as stored (no transform asked; validated by `source_etag`) or the
-  // variant the query names.
-  boost::asio::awaitable<Response> ServeImage(RequestContext& ctx, const core::SourceRef& source,
-                                              codec::Format source_format,
-                                              const std::string& source_etag,
-                                              std::string_view cache_control,
-                                              std::span<const std::string_view> ignored);
+  boost::asio::awaitable<Reply> Avatar(RequestContext& ctx);
+  boost::asio::awaitable<Reply> BareAvatar(RequestContext& ctx);
+  boost::asio::awaitable<Reply> Raw(RequestContext& ctx);
+  boost::asio::awaitable<Reply> PhotoImage(RequestContext& ctx);
+  // Serves `source` as stored (no transform asked; validated by `source_etag`; from its
+  // file when larger than sendfile_threshold) or the variant the query names.
+  boost::asio::awaitable<Reply> ServeImage(RequestContext& ctx, const core::SourceRef& source,
+                                           codec::Format source_format,
+                                           const std::string& source_etag,
+                                           std::string_view cache_control,
+                                           std::span<const std::string_view> ignored);
 
-  boost::asio::awaitable<Response> ServeAvatar(RequestContext& ctx, std::string_view segment,
-                                               bool bare);
+  boost::asio::awaitable<Reply> ServeAvatar(RequestContext& ctx, std::string_view segment,
+                                            bool bare);
   std::string BaseUrl(const RequestContext& ctx) const;
+  // True when an original of `length` bytes is sent from its file (sendfile_threshold).
+  bool SendsFromFile(uint64_t length) const;
   // Runs `fn` (returning a Status or Result) on the blocking pool and resumes on the caller's
   // executor; answers kUnavailable "server_busy" without running it when the pool is full.
   template <class F>

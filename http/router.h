@@ -26,6 +26,7 @@
 #include <boost/url/url_view.hpp>
 
 #include "http/errors.h"
+#include "http/file_body.h"
 
 namespace glint::http {
 
@@ -50,7 +51,18 @@ struct RequestContext {
   std::optional<uint64_t> DeclaredLength() const;
 };
 
-using Handler = std::function<boost::asio::awaitable<Response>(RequestContext&)>;
+// What a handler answers: `response`, whose body is in memory; or, when `file` is set, the
+// header of a response whose body is `file`, which the session sends with sendfile(2). The
+// session then ignores response.body() and sets Content-Length to file->length (HEAD sends
+// the header alone, as for any response).
+struct Reply {
+  Reply() = default;
+  Reply(Response r) : response(std::move(r)) {}  // NOLINT: implicit, any Response is a Reply
+  Response response;
+  std::optional<FileBody> file;
+};
+
+using Handler = std::function<boost::asio::awaitable<Reply>(RequestContext&)>;
 // Runs before the body is read; a response means "refuse with this" (the connection is then
 // closed, since the unread body cannot be skipped safely).
 using EarlyCheck = std::function<std::optional<Response>(RequestContext&)>;

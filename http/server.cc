@@ -30,6 +30,7 @@
 #include <boost/url/parse.hpp>
 
 #include "base/log.h"
+#include "http/file_body.h"
 
 namespace glint::http {
 namespace {
@@ -63,6 +64,12 @@ bool UsableRequestId(std::string_view id) {
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.')
       return false;
   return true;
+}
+
+// A write that failed because the client went away or was too slow: not the server's fault.
+bool PeerGone(const boost::system::error_code& ec) {
+  return ec == asio::error::broken_pipe || ec == asio::error::connection_reset ||
+         ec == beast::error::timeout || ec == asio::error::operation_aborted;
 }
 
 // Accounts for one request body in Server::body_bytes_in_flight_ while it exists.
@@ -256,7 +263,8 @@ awaitable<void> Server::Session::Serve(Server& server, Loop& loop, tcp::socket s
                   static_cast<unsigned long long>(++loop.next_request));
     std::string request_id = id_buf;
 
-    Response res;
+    Reply reply;
+    Response& res = reply.response;
     bool close_after = false;
     BodyReservation reservation;  // released when this request's body is gone
     std::optional<bhttp::request_parser<bhttp::string_body>> parser;
@@ -350,7 +358,7 @@ awaitable<void> Server::Session::Serve(Server& server, Loop& loop, tcp::socket s
             if (body_ok) {
               stream.expires_never();  // the handler's time is the server's, not the client's
               try {
-                res = co_await route.handler(ctx);
+                reply = co_await route.handler(ctx);
               } catch (const std::exception& e) {
                 log::Write(log::Level::kError, request_id,
                            std::string("handler threw: ") + e.what());
@@ -371,28 +379,48 @@ awaitable<void> Server::Session::Serve(Server& server, Loop& loop, tcp::socket s
     if (res.result_int() >= 500)
       log::Write(log::Level::kError, request_id,
                  method + " " + path + " answered " + std::to_string(res.result_int()));
-    size_t body_bytes = res.body().size();
+    if (reply.file) {
+      // The file is the body.
+      res.body().clear();
+      res.content_length(reply.file->length);
+    }
+    const uint64_t body_bytes = reply.file ? reply.file->length : res.body().size();
     const unsigned code = res.result_int();
     if (head_request && code != 304 && code != 204 && code >= 200) {
       // HEAD: the GET answer's headers, Content-Length included, and no body.
       res.body().clear();
       res.content_length(body_bytes);
+      reply.file.reset();
     }
-    stream.expires_after(opt.write_timeout);
     // Beast renders the header once into one buffer; header and body then go out in one
     // gathered write. (Beast's serializer walks its many small header buffers on every
     // write step, which was the largest cost of a small cached response.)
     std::string header = boost::beast::buffers_to_string(
         Response::fields_type::writer(res.base(), res.version(), res.result_int()).get());
-    std::array<asio::const_buffer, 2> wire = {asio::buffer(header), asio::buffer(res.body())};
-    auto [wec, wn] = co_await asio::async_write(stream, wire, kNoThrow);
+    boost::system::error_code wec;
+    if (reply.file) {
+      // Straight from the file to the socket (sendfile), under the same write timeout.
+      wec = co_await SendFileResponse(stream.socket(), header, *reply.file,
+                                      std::chrono::steady_clock::now() + opt.write_timeout);
+      if (wec && !PeerGone(wec))
+        log::Write(log::Level::kError, request_id,
+                   "sending " + std::to_string(body_bytes) +
+                       " bytes from a file failed: " + wec.message());
+    } else {
+      stream.expires_after(opt.write_timeout);
+      std::array<asio::const_buffer, 2> wire = {asio::buffer(header), asio::buffer(res.body())};
+      auto [ec, n] = co_await asio::async_write(stream, wire, kNoThrow);
+      wec = ec;
+    }
     if (opt.access_log) {
       auto us = std::chrono::duration_cast<std::chrono::microseconds>(
                     std::chrono::steady_clock::now() - started)
                     .count();
-      char line[96];
-      std::snprintf(line, sizeof line, " %u %zuB %.2fms", res.result_int(), body_bytes,
-                    us / 1000.0);
+      char line[112];
+      // "sendfile" marks a body sent from its file, not from memory.
+      std::snprintf(line, sizeof line, " %u %lluB %.2fms%s", res.result_int(),
+                    static_cast<unsigned long long>(body_bytes), us / 1000.0,
+                    reply.file ? " sendfile" : "");
       log::Write(log::Level::kInfo, request_id, method + " " + (path.empty() ? "-" : path) + line);
     }
     if (wec) break;

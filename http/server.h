@@ -2,7 +2,8 @@
 // listener, so connections spread across cores and a connection lives on one thread for its
 // whole life. Sessions are C++20 coroutines and enforce the limits (STYLE rule 7): header
 // size, per-route body size, idle/read/write timeouts, the connection cap. Requests on a
-// connection are answered in order (keep-alive and pipelining).
+// connection are answered in order (keep-alive and pipelining). A reply whose body is a file
+// (Reply::file, http/router.h) is sent with sendfile(2) under the same write timeout.
 //
 // Graceful shutdown (SIGINT/SIGTERM or Shutdown()): listeners close, idle connections are
 // closed, in-flight requests finish and their connections then close; after

@@ -1,6 +1,11 @@
 // The API handlers driven without a socket (STYLE rule 7): requests in, responses out.
 #include "http/handlers.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <filesystem>
+
 #include <gtest/gtest.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -9,6 +14,7 @@
 #include <boost/url/parse.hpp>
 
 #include "http/errors.h"
+#include "http/file_body.h"
 #include "tests/testutil/images.h"
 #include "tests/testutil/process.h"
 
@@ -41,15 +47,17 @@ class HandlersTest : public ::testing::Test {
     api_->Register(router_);
   }
 
-  Response Call(bhttp::verb method, const std::string& target, std::string body = {},
-                std::vector<std::pair<bhttp::field, std::string>> headers = {}) {
+  // The handler's reply as is (a file body left in its file).
+  Reply CallReply(Router& router, bhttp::verb method, const std::string& target,
+                  std::string body = {},
+                  std::vector<std::pair<bhttp::field, std::string>> headers = {}) {
     Request req{method, target, 11};
     for (auto& [f, v] : headers) req.set(f, v);
     req.body() = std::move(body);
     req.prepare_payload();
     auto url = boost::urls::parse_origin_form(target).value();
     std::string path = url.path();
-    auto match = router_.Find(method, path);
+    auto match = router.Find(method, path);
     if (match.kind != Router::Match::kFound)
       return ErrorResponse(bhttp::status::not_found, "not_found", "-");
     RequestContext ctx{req, path, url, std::move(match.params), "test", std::nullopt};
@@ -57,6 +65,33 @@ class HandlersTest : public ::testing::Test {
     auto fut = boost::asio::co_spawn(io, match.route->handler(ctx), boost::asio::use_future);
     io.run();
     return fut.get();
+  }
+
+  // The response a client sees: a file body read into memory.
+  Response Call(bhttp::verb method, const std::string& target, std::string body = {},
+                std::vector<std::pair<bhttp::field, std::string>> headers = {}) {
+    return Materialize(CallReply(router_, method, target, std::move(body), std::move(headers)));
+  }
+  static Response Materialize(Reply reply) {
+    if (reply.file) reply.response.body() = ReadFilePrefix(*reply.file, reply.file->length).value();
+    return std::move(reply.response);
+  }
+
+  // Creates an account (admin) and logs in; returns {Authorization header, md5 hex}.
+  std::pair<std::vector<std::pair<bhttp::field, std::string>>, std::string> NewUser(
+      const std::string& email) {
+    Response created =
+        Call(bhttp::verb::post, "/v1/accounts",
+             json::serialize(json::object{{"email", email}, {"password", "long enough"}}),
+             {{bhttp::field::authorization, "Bearer admin-token-for-handler-tests"}});
+    EXPECT_EQ(created.result(), bhttp::status::created) << created.body();
+    Response login =
+        Call(bhttp::verb::post, "/v1/sessions",
+             json::serialize(json::object{{"email", email}, {"password", "long enough"}}));
+    EXPECT_EQ(login.result(), bhttp::status::created) << login.body();
+    return {
+        {{bhttp::field::authorization, "Bearer " + std::string(Body(login)["token"].as_string())}},
+        std::string(Body(created)["hashes"].as_object()["md5"].as_string())};
   }
 
   static json::object Body(const Response& r) { return json::parse(r.body()).as_object(); }
@@ -181,7 +216,7 @@ TEST_F(HandlersTest, AFullBlockingQueueAnswers503InsteadOfQueueing) {
   boost::asio::io_context io;
   auto fut = boost::asio::co_spawn(io, match.route->handler(ctx), boost::asio::use_future);
   io.run();
-  Response r = fut.get();
+  Response r = fut.get().response;
   EXPECT_EQ(r.result(), bhttp::status::service_unavailable);
   EXPECT_NE(r.body().find("server_busy"), std::string::npos);
   EXPECT_EQ(r[bhttp::field::retry_after], "1");
@@ -238,6 +273,135 @@ TEST_F(HandlersTest, DeletePhotoAnswers204ThenTheSpecific404) {
   Response by_admin = Call(bhttp::verb::delete_, "/v1/photos/" + second, {}, admin);
   EXPECT_EQ(by_admin.result(), bhttp::status::no_content) << by_admin.body();
   EXPECT_EQ(router_.Find(bhttp::verb::post, path).kind, Router::Match::kMethodNotAllowed);
+}
+
+// A valid JPEG padded past the sendfile threshold and past the blob cache's largest entry
+// (1 MiB), with varied bytes so a misplaced range shows.
+std::string BigJpeg() {
+  std::string out = testutil::MakeJpeg(64, 64);
+  uint32_t x = 7;
+  for (size_t i = 0; i < (1536u << 10); ++i) {
+    x = x * 1664525u + 1013904223u;
+    out.push_back(static_cast<char>(x >> 24));
+  }
+  return out;
+}
+
+std::string PathOf(std::string_view url) { return std::string(url.substr(url.find("/raw/"))); }
+
+TEST_F(HandlersTest, LargeOriginalsAreRepliedFromTheirFile) {
+  auto [auth, md5] = NewUser("big@example.com");
+  const std::string big = BigJpeg();
+  Response photo = Call(bhttp::verb::post, "/v1/photos", big, auth);
+  ASSERT_EQ(photo.result(), bhttp::status::created) << photo.body();
+  auto o = Body(photo);
+  const std::string raw = PathOf(o["image_url"].as_string());
+  const std::string size = std::to_string(big.size());
+  for (const std::string& path :
+       {raw, "/p/" + std::string(o["image_id"].as_string()), "/avatar/" + md5}) {
+    Reply r = CallReply(router_, bhttp::verb::get, path, {}, auth);
+    ASSERT_EQ(r.response.result(), bhttp::status::ok) << path << " " << r.response.body();
+    ASSERT_TRUE(r.file) << path;
+    EXPECT_EQ(r.file->length, big.size());
+    EXPECT_TRUE(r.response.body().empty());
+    EXPECT_EQ(r.response[bhttp::field::content_length], size);
+    EXPECT_EQ(r.response[bhttp::field::content_type], "image/jpeg") << path;
+    EXPECT_EQ(r.response[bhttp::field::accept_ranges], "bytes");
+    EXPECT_TRUE(Materialize(std::move(r)).body() == big) << path << ": bytes differ";
+  }
+
+  auto ranged = auth;
+  ranged.push_back({bhttp::field::range, "bytes=1000-1999"});
+  Reply part = CallReply(router_, bhttp::verb::get, raw, {}, ranged);
+  ASSERT_EQ(part.response.result(), bhttp::status::partial_content);
+  ASSERT_TRUE(part.file);
+  EXPECT_EQ(part.file->length, 1000u);
+  EXPECT_EQ(part.response[bhttp::field::content_length], "1000");
+  EXPECT_EQ(part.response[bhttp::field::content_range], "bytes 1000-1999/" + size);
+  EXPECT_TRUE(Materialize(std::move(part)).body() == big.substr(1000, 1000)) << "bytes differ";
+
+  ranged.back().second = "bytes=" + size + "-";
+  Reply past = CallReply(router_, bhttp::verb::get, raw, {}, ranged);
+  EXPECT_EQ(past.response.result(), bhttp::status::range_not_satisfiable);
+  EXPECT_FALSE(past.file);
+  EXPECT_EQ(past.response[bhttp::field::content_range], "bytes */" + size);
+
+  ranged.back().second = "bytes=0-9";
+  ranged.push_back({bhttp::field::if_range, "\"stale\""});
+  Reply stale = CallReply(router_, bhttp::verb::get, raw, {}, ranged);
+  EXPECT_EQ(stale.response.result(), bhttp::status::ok);
+  ASSERT_TRUE(stale.file);
+  EXPECT_EQ(stale.file->length, big.size());
+}
+
+TEST_F(HandlersTest, SmallOriginalsAndVariantsStayInMemory) {
+  auto [auth, md5] = NewUser("small@example.com");
+  const std::string png = testutil::MakePng(40, 30);
+  Response small = Call(bhttp::verb::post, "/v1/photos", png, auth);
+  ASSERT_EQ(small.result(), bhttp::status::created) << small.body();
+  Reply r =
+      CallReply(router_, bhttp::verb::get, PathOf(Body(small)["image_url"].as_string()), {}, auth);
+  EXPECT_EQ(r.response.result(), bhttp::status::ok);
+  EXPECT_FALSE(r.file);
+  EXPECT_EQ(r.response.body(), png);
+
+  const std::string big = BigJpeg();
+  Response photo = Call(bhttp::verb::post, "/v1/photos", big, auth);
+  ASSERT_EQ(photo.result(), bhttp::status::created) << photo.body();
+  auto o = Body(photo);
+  Reply variant = CallReply(router_, bhttp::verb::get,
+                            "/p/" + std::string(o["image_id"].as_string()) + "?w=16", {}, auth);
+  EXPECT_EQ(variant.response.result(), bhttp::status::ok) << variant.response.body();
+  EXPECT_FALSE(variant.file) << "rendered in memory";
+
+  ApiOptions opt = Options("https://img.example", 256);
+  opt.sendfile_threshold = 0;
+  Api memory(*service_, *transformer_, pool_, opt, [] { return true; });
+  Router router;
+  memory.Register(router);
+  Reply whole = CallReply(router, bhttp::verb::get, PathOf(o["image_url"].as_string()), {}, auth);
+  EXPECT_EQ(whole.response.result(), bhttp::status::ok);
+  EXPECT_FALSE(whole.file) << "threshold 0: never from the file";
+  EXPECT_TRUE(whole.response.body() == big) << "bytes differ";
+}
+
+TEST_F(HandlersTest, ACorruptLargeBlobIsTheSameJsonErrorOnBothPaths) {
+  auto [auth, md5] = NewUser("rot@example.com");
+  const std::string big = BigJpeg();
+  Response photo = Call(bhttp::verb::post, "/v1/photos", big, auth);
+  ASSERT_EQ(photo.result(), bhttp::status::created) << photo.body();
+  const std::string raw = PathOf(Body(photo)["image_url"].as_string());
+
+  // Flip one payload byte in the segment file.
+  std::string segment;
+  for (const auto& e : std::filesystem::directory_iterator(dir_.path() + "/blobs"))
+    if (e.path().filename().string().starts_with("seg-")) segment = e.path().string();
+  ASSERT_FALSE(segment.empty());
+  const std::string data = testutil::ReadFileOrEmpty(segment);
+  size_t at = data.find(big.substr(big.size() - 4096, 64));
+  ASSERT_NE(at, std::string::npos);
+  int fd = ::open(segment.c_str(), O_WRONLY);
+  ASSERT_GE(fd, 0);
+  char flipped = static_cast<char>(data[at] ^ 0x01);
+  ASSERT_EQ(::pwrite(fd, &flipped, 1, static_cast<off_t>(at)), 1);
+  ::close(fd);
+
+  Reply from_file = CallReply(router_, bhttp::verb::get, raw, {}, auth);
+  EXPECT_EQ(from_file.response.result(), bhttp::status::internal_server_error);
+  EXPECT_FALSE(from_file.file) << "nothing is sent from a blob that failed its checksum";
+
+  ApiOptions opt = Options("https://img.example", 256);
+  opt.sendfile_threshold = 0;
+  Api memory(*service_, *transformer_, pool_, opt, [] { return true; });
+  Router router;
+  memory.Register(router);
+  Reply from_memory = CallReply(router, bhttp::verb::get, raw, {}, auth);
+  EXPECT_EQ(from_memory.response.result(), bhttp::status::internal_server_error);
+  EXPECT_EQ(from_file.response.body(), from_memory.response.body());
+  EXPECT_EQ(from_file.response[bhttp::field::content_type],
+            from_memory.response[bhttp::field::content_type]);
+  EXPECT_NE(from_file.response.body().find("\"internal\""), std::string::npos)
+      << from_file.response.body();
 }
 
 }  // namespace

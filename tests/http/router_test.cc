@@ -5,7 +5,7 @@
 namespace glint::http {
 namespace {
 
-boost::asio::awaitable<Response> Nothing(RequestContext&) { co_return Response{}; }
+boost::asio::awaitable<Reply> Nothing(RequestContext&) { co_return Response{}; }
 
 Router MakeRouter() {
   Router r;

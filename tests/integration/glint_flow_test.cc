@@ -3,13 +3,16 @@
 #include <openssl/evp.h>
 
 #include <signal.h>
+#include <sys/socket.h>
 
+#include <array>
 #include <filesystem>
 #include <thread>
 
 #include <gtest/gtest.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
@@ -662,6 +665,161 @@ TEST_F(GlintFlowTest, RawAndOriginalBytesServeOneByteRange) {
     h.back().second = whole.Header("etag");
     EXPECT_EQ(client_->Get(path, h).status, 206);
   }
+}
+
+// The access log line of a request (the first that contains `needle`), waiting for it: the
+// line is written after the response.
+std::string AccessLine(GlintServer& server, const std::string& needle) {
+  for (int i = 0; i < 250; ++i) {
+    std::string log = server.log();
+    if (size_t at = log.find(needle); at != std::string::npos)
+      return log.substr(at, log.find('\n', at) - at);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return "(no log line with '" + needle + "')";
+}
+
+TEST_F(GlintFlowTest, LargeOriginalsAreSentFromTheirFile) {
+  Start();
+  std::string token = CreateUserAndLogin("sendfile@example.com");
+  // A real JPEG padded to over 5 MB with varied bytes, so a misplaced range shows.
+  std::string big = testutil::MakeJpeg(640, 480);
+  uint32_t x = 1;
+  while (big.size() < (5u << 20) + 12345) {
+    x = x * 1664525u + 1013904223u;
+    big.push_back(static_cast<char>(x >> 24));
+  }
+  const std::string size = std::to_string(big.size());
+  json::object photo = UploadAndRegister(token, big);
+  const std::string raw = PathOf(Str(photo, "image_url"));
+  const std::string original = "/p/" + Str(photo, "image_id");
+
+  for (const std::string& path : {raw, original}) {
+    HttpResponse whole = client_->Get(path, Bearer(token));
+    ASSERT_EQ(whole.status, 200) << path << " " << whole.body.substr(0, 200);
+    EXPECT_EQ(whole.Header("content-length"), size);
+    EXPECT_EQ(whole.Header("content-type"), "image/jpeg");
+    EXPECT_TRUE(whole.body == big) << path << ": bytes differ";
+    EXPECT_NE(AccessLine(*server_, "GET " + path + " 200 " + size + "B").find(" sendfile"),
+              std::string::npos)
+        << "the body went out with sendfile";
+  }
+
+  Headers ranged = Bearer(token);
+  ranged.push_back({"Range", "bytes=1000000-1999999"});
+  HttpResponse part = client_->Get(raw, ranged);
+  ASSERT_EQ(part.status, 206);
+  EXPECT_EQ(part.Header("content-range"), "bytes 1000000-1999999/" + size);
+  EXPECT_EQ(part.Header("content-length"), "1000000");
+  EXPECT_TRUE(part.body == big.substr(1000000, 1000000)) << "bytes differ";
+  EXPECT_NE(AccessLine(*server_, "GET " + raw + " 206 1000000B").find(" sendfile"),
+            std::string::npos);
+
+  HttpResponse head = client_->Request("HEAD", raw, {}, Bearer(token));
+  EXPECT_EQ(head.status, 200);
+  EXPECT_EQ(head.Header("content-length"), size);
+  EXPECT_TRUE(head.body.empty());
+  // The connection is still in step after the HEAD: the next answer parses.
+  EXPECT_EQ(client_->Get("/healthz").status, 200);
+
+  namespace bhttp = boost::beast::http;
+  boost::asio::io_context io;
+  const boost::asio::ip::tcp::endpoint endpoint(boost::asio::ip::make_address("127.0.0.1"),
+                                                server_->port());
+  {
+    // Keep-alive: a large body from the file, then another request on the same connection.
+    boost::asio::ip::tcp::socket sock(io);
+    sock.connect(endpoint);
+    std::string two = "GET " + raw + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token +
+                      "\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+    boost::asio::write(sock, boost::asio::buffer(two));
+    boost::beast::flat_buffer buf;
+    bhttp::response_parser<bhttp::string_body> first;
+    first.body_limit(64u << 20);
+    bhttp::read(sock, buf, first);
+    EXPECT_EQ(first.get().result_int(), 200u);
+    EXPECT_TRUE(first.get().keep_alive());
+    EXPECT_TRUE(first.get().body() == big) << "bytes differ";
+    bhttp::response<bhttp::string_body> second;
+    bhttp::read(sock, buf, second);
+    EXPECT_EQ(second.result_int(), 200u);
+    EXPECT_NE(second.body().find("ok"), std::string::npos);
+  }
+  {
+    // A client that stops reading mid-body and then goes away: the server serves others
+    // meanwhile and afterwards, and does not count it as its own failure.
+    boost::asio::ip::tcp::socket sock(io);
+    sock.open(boost::asio::ip::tcp::v4());
+    sock.set_option(boost::asio::socket_base::receive_buffer_size(4096));
+    sock.connect(endpoint);
+    std::string get =
+        "GET " + raw + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token + "\r\n\r\n";
+    boost::asio::write(sock, boost::asio::buffer(get));
+    std::array<char, 1000> some;
+    boost::asio::read(sock, boost::asio::buffer(some));
+    EXPECT_EQ(std::string(some.data(), 12), "HTTP/1.1 200");
+    HttpResponse other = client_->Get(original, Bearer(token));
+    EXPECT_EQ(other.status, 200);
+    EXPECT_TRUE(other.body == big) << "bytes differ";
+    sock.close();
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_TRUE(server_->Running());
+  HttpResponse after = client_->Get(raw, Bearer(token));
+  EXPECT_EQ(after.status, 200);
+  EXPECT_TRUE(after.body == big) << "bytes differ";
+  EXPECT_EQ(server_->log().find("from a file failed"), std::string::npos) << server_->log();
+
+  client_.reset();
+  EXPECT_EQ(server_->Stop(), 0) << server_->log();
+  EXPECT_NE(server_->log().find("stopped cleanly"), std::string::npos);
+}
+
+// A client that asks for a large original and never reads it: the sendfile path is held to
+// the write timeout and cut off by the shutdown grace period like any response.
+TEST_F(GlintFlowTest, AStalledSendfileMeetsTheWriteTimeoutAndTheShutdownGrace) {
+  Start({"--write-timeout", "1"});
+  std::string token = CreateUserAndLogin("stall@example.com");
+  // Larger than the kernel's socket buffers (4 MiB send at most), so sending must wait.
+  std::string big = testutil::MakeJpeg(64, 64) + std::string(12 << 20, '\x5a');
+  const std::string raw = PathOf(Str(UploadAndRegister(token, big), "image_url"));
+  const std::string get =
+      "GET " + raw + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token + "\r\n\r\n";
+  boost::asio::io_context io;
+  auto stalled = [&] {
+    auto sock = std::make_unique<boost::asio::ip::tcp::socket>(io);
+    sock->open(boost::asio::ip::tcp::v4());
+    sock->set_option(boost::asio::socket_base::receive_buffer_size(4096));
+    sock->connect({boost::asio::ip::make_address("127.0.0.1"), server_->port()});
+    boost::asio::write(*sock, boost::asio::buffer(get));
+    return sock;
+  };
+
+  auto first = stalled();
+  std::string line = AccessLine(*server_, "GET " + raw + " 200 ");
+  EXPECT_NE(line.find(" sendfile"), std::string::npos) << line;
+  // The server gave up on the response (its access line is written once it has): the client
+  // reads what was already in flight, then the end of the connection, short of the body.
+  timeval tv{10, 0};  // a server that never ends the response fails the test, not hangs it
+  ::setsockopt(first->native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  size_t received = 0;
+  std::array<char, 65536> buf;
+  ssize_t n;
+  while ((n = ::recv(first->native_handle(), buf.data(), buf.size(), 0)) > 0) received += n;
+  EXPECT_EQ(n, 0) << "the server closed the connection";
+  EXPECT_LT(received, big.size());
+  EXPECT_EQ(server_->log().find("from a file failed"), std::string::npos)
+      << "a slow client is not the server's failure";
+  EXPECT_EQ(client_->Get("/healthz").status, 200);
+
+  Restart({"--shutdown-grace", "1"});
+  auto second = stalled();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  auto started = std::chrono::steady_clock::now();
+  client_.reset();
+  EXPECT_EQ(server_->Stop(), 0) << server_->log();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5));
+  EXPECT_NE(server_->log().find("grace period over"), std::string::npos) << server_->log();
 }
 
 TEST_F(GlintFlowTest, RequestPathsCannotForgeLogLines) {
