@@ -120,8 +120,8 @@ struct FsckReport {
 //   - truncates a segment at a damaged tail when no row points at or after it.
 // What it cannot fix (a photo's original with no intact copy, a damaged stretch in the
 // middle of a segment) keeps `fixable` false, with the reason in `fix_note`.
-// Memory: as RebuildBlobIndex's, plus 56 bytes per index row (about 160 bytes per blob). Errors (not
-// differences): the stores failing to read or write.
+// Memory: as RebuildBlobIndex's, plus 56 bytes per index row (about 160 bytes per blob). Errors
+// (not differences): the stores failing to read or write.
 Result<FsckReport> CheckStore(storage::Db& db, storage::BlobStore& blobs,
                               const FsckOptions& options, const ProgressFn& progress);
 
