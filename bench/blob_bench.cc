@@ -82,6 +82,8 @@
 #include <xxhash.h>
 
 #include "storage/blob_store.h"
+#include "storage/s3_client.h"
+#include "storage/tiering.h"
 
 extern char** environ;
 
@@ -918,6 +920,93 @@ json::object RunReadMode(const std::string& parent, int repeat, const ReadFlags&
 }
 
 // The directory holding this binary: the build dir, on the disk the bench is about.
+// ---- tiered ----
+
+struct TieredFlags {
+  std::string endpoint;  // a running S3-compatible server (blobstore.sh starts s3rver)
+  std::string bucket = "glint-bench";
+  std::string access_key = "S3RVER", secret_key = "S3RVER";
+  std::vector<std::string> sizes = {"8K", "200K"};
+  uint64_t blobs = 256;
+  uint64_t samples = 400;
+};
+
+// Local against S3-tiered random reads of the same records: Read on the local segments (page
+// cache warm), then the segments are moved out with Tiering, and Read again with no local copy
+// (every read one ranged GET) and with the tier cache warm.
+json::object RunTieredMode(const std::string& parent, const TieredFlags& flags) {
+  glint::storage::S3Config config;
+  config.endpoint = flags.endpoint;
+  config.bucket = flags.bucket;
+  config.access_key = flags.access_key;
+  config.secret_key = flags.secret_key;
+  auto client = glint::storage::S3Client::Create(config);
+  if (!client.ok()) Die("s3 client: " + client.status().ToString());
+  if (auto s = (*client)->CreateBucketSync(); !s.ok()) Die("create bucket: " + s.ToString());
+  json::array rows;
+  for (const std::string& size_text : flags.sizes) {
+    const uint64_t size = ParseSize(size_text);
+    TempDir temp(parent);
+    BlobStoreOptions options;
+    options.cache_bytes = 0;
+    options.max_segment_bytes = std::max<uint64_t>(64u << 10, 8 * size);  // many sealed segments
+    auto opened = BlobStore::Open(temp.path() + "/blobs", options);
+    if (!opened.ok()) Die("open: " + opened.status().ToString());
+    std::unique_ptr<BlobStore> store = std::move(*opened);
+    const std::string payload = RandomBytes(size, size + 7);
+    std::vector<BlobLocation> locs;
+    for (uint64_t i = 0; i < flags.blobs; ++i) {
+      auto loc = store->Append(i + 1, std::span(payload.data(), payload.size()));
+      if (!loc.ok()) Die("fill: " + loc.status().ToString());
+      locs.push_back(*loc);
+    }
+    const uint32_t active = store->Segments().back().number;
+    std::erase_if(locs, [&](const BlobLocation& l) { return l.segment == active; });
+    if (locs.empty()) Die("tiered: no record outside the active segment; raise --blobs");
+    auto measure = [&](uint64_t seed) {
+      Picker picker(locs, seed);
+      std::vector<double> us;
+      for (uint64_t i = 0; i < flags.samples; ++i) {
+        const BlobLocation& loc = picker.Next();
+        auto t0 = std::chrono::steady_clock::now();
+        auto r = store->Read(loc);
+        auto t1 = std::chrono::steady_clock::now();
+        CheckRead(r, loc);
+        us.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
+      }
+      return Summarise(std::move(us));
+    };
+    measure(1);  // warm the page cache
+    Latency local = measure(2);
+    glint::storage::TieringOptions topts;
+    topts.key_prefix = "bench-" + std::to_string(::getpid()) + "-" + size_text + "/";
+    topts.local_budget_bytes = 1;
+    topts.cache_dir = temp.path() + "/nocache";
+    topts.cache_bytes = 0;  // no record fits: every read is a ranged GET
+    auto uncached = glint::storage::Tiering::Open(*store, **client, topts);
+    if (!uncached.ok()) Die("tiering: " + uncached.status().ToString());
+    store->SetRemoteTier(uncached->get());
+    auto moved = (*uncached)->RunOnce();
+    if (!moved.ok()) Die("tier out: " + moved.status().ToString());
+    Latency remote = measure(3);
+    topts.cache_dir = temp.path() + "/cache";
+    topts.cache_bytes = 1ull << 30;
+    auto cached = glint::storage::Tiering::Open(*store, **client, topts);
+    if (!cached.ok()) Die("tiering: " + cached.status().ToString());
+    store->SetRemoteTier(cached->get());
+    measure(4);  // fill the tier cache
+    Latency remote_cached = measure(5);
+    store->SetRemoteTier(nullptr);
+    rows.push_back({{"size", SizeName(size)},
+                    {"segments_moved", moved->segments_moved},
+                    {"local", ToJson(local)},
+                    {"remote", ToJson(remote)},
+                    {"remote_cached", ToJson(remote_cached)}});
+    store.reset();
+  }
+  return {{"mode", "tiered"}, {"rows", rows}};
+}
+
 std::string ExeDir() {
   std::error_code ec;
   auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
@@ -959,6 +1048,15 @@ int main(int argc, char** argv) {
                    "timed reads per method with the record evicted first (0: skip)");
   read->add_option("--concurrency", rf.concurrency, "ReadAsync reads in flight, besides 1");
 
+  TieredFlags tf;
+  CLI::App* tiered =
+      app.add_subcommand("tiered", "local vs S3-tiered random read latency (needs --s3-endpoint)");
+  tiered->add_option("--s3-endpoint", tf.endpoint, "a running S3-compatible server")->required();
+  tiered->add_option("--bucket", tf.bucket, "bucket to use (created if missing)");
+  tiered->add_option("--sizes", tf.sizes, "blob sizes")->delimiter(',');
+  tiered->add_option("--blobs", tf.blobs, "blobs stored per size");
+  tiered->add_option("--samples", tf.samples, "timed reads per series");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -966,8 +1064,9 @@ int main(int argc, char** argv) {
   }
   if (!std::filesystem::is_directory(dir)) Die("--dir " + dir + " is not a directory");
 
-  json::object out =
-      append->parsed() ? RunAppendMode(dir, repeat, af) : RunReadMode(dir, repeat, rf);
+  json::object out = append->parsed()   ? RunAppendMode(dir, repeat, af)
+                     : tiered->parsed() ? RunTieredMode(dir, tf)
+                                        : RunReadMode(dir, repeat, rf);
   out["dir"] = dir;
   std::cout << json::serialize(out) << "\n";
   return 0;

@@ -62,15 +62,36 @@ echo "blobstore.sh: append (a few minutes)..." >&2
 echo "blobstore.sh: read..." >&2
 "$BIN" --dir "$DIR" --repeat "$REPEAT" read >"$TMP/read.json"
 
+# Local against S3-tiered reads, against s3rver (tools/s3rver, installed by ./dev) on loopback.
+echo "{}" >"$TMP/tiered.json"
+S3RVER="$(dirname "$0")/../tools/s3rver/serve.js"
+if command -v node >/dev/null && [ -d "$(dirname "$S3RVER")/node_modules/s3rver" ]; then
+  echo "blobstore.sh: tiered read (s3rver)..." >&2
+  mkdir "$TMP/s3"
+  node "$S3RVER" --address 127.0.0.1 --port 0 --directory "$TMP/s3" --bucket glint-bench \
+    >"$TMP/s3.log" 2>&1 &
+  S3PID=$!
+  trap 'kill $S3PID 2>/dev/null; rm -rf "$TMP"' EXIT
+  for _ in $(seq 100); do grep -q "listening on" "$TMP/s3.log" && break; sleep 0.1; done
+  S3PORT=$(grep -o "listening on 127.0.0.1:[0-9]*" "$TMP/s3.log" | grep -o "[0-9]*$" || true)
+  [ -n "$S3PORT" ] || die "s3rver did not start: $(cat "$TMP/s3.log")"
+  "$BIN" --dir "$DIR" tiered --s3-endpoint "http://127.0.0.1:$S3PORT" --bucket glint-bench \
+    >"$TMP/tiered.json"
+  kill $S3PID
+else
+  echo "blobstore.sh: no node or s3rver (npm ci --prefix tools/s3rver): tiered reads skipped" >&2
+fi
+
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
 python3 - "$TMP/append.json" "$TMP/read.json" "$WRITE" "$RESULTS" "$COMMAND" "$DIR" "$REPEAT" \
-  "$LOAD_BEFORE" "$LOAD_AFTER" <<'PY'
+  "$LOAD_BEFORE" "$LOAD_AFTER" "$TMP/tiered.json" <<'PY'
 import datetime, json, os, platform, subprocess, sys
 
 append, read = (json.load(open(p)) for p in sys.argv[1:3])
 write = sys.argv[3] == "--write"
 results, command, data_dir, repeat, load_before, load_after = sys.argv[4:10]
+tiered = json.load(open(sys.argv[10]))
 
 def name(size):
     for unit, shift in (("MB", 20), ("KB", 10)):
@@ -222,7 +243,22 @@ if float(load_before.split()[0]) > (os.cpu_count() or 1):
               "store; p50 and p90 say more about the store."]
 lines += ["", "Target (issue 4): glint / write+fdatasync >= 0.80 at 64 writers; Read p99 <= 2x "
           "pread p99. This run: " + "; ".join(verdicts) + ".",
-          "", "Not measured yet: reads from S3-tiered segments (tiering is not built)."]
+          ]
+if tiered.get("rows"):
+    lines += ["", "### Local against S3-tiered reads", "",
+              "The same records read with BlobStore::Read (one at a time, 8 sealed segments' "
+              "worth or more) from local segments (page cache warm), then after Tiering moved the "
+              "segments to s3rver on loopback: with no local copy (every read one ranged GET, "
+              "signed, through the curl multi worker) and with the tier cache warm. One run.", "",
+              "| blob | segments moved | local p50 µs | local p99 µs | S3 p50 µs | S3 p99 µs | "
+              "S3 cached p50 µs | S3 cached p99 µs | S3 / local p50 |",
+              "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in tiered["rows"]:
+        loc, rem, cac = r["local"], r["remote"], r["remote_cached"]
+        lines.append(f"| {r['size']} | {r['segments_moved']} | {loc['p50_us']:.1f} | "
+                     f"{loc['p99_us']:.1f} | {rem['p50_us']:,.0f} | {rem['p99_us']:,.0f} | "
+                     f"{cac['p50_us']:.1f} | {cac['p99_us']:,.1f} | "
+                     f"{rem['p50_us'] / loc['p50_us']:,.0f}x |")
 
 text = "\n".join(lines)
 print(text)
