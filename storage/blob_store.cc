@@ -811,6 +811,15 @@ void BlobStore::SyncLoop() {
   }
 }
 
+Result<BlobStore::SegmentPtr> BlobStore::Published(uint32_t number, bool local_only) const {
+  SegmentPtr seg = number < kMaxSegments ? table_[number].load(std::memory_order_acquire) : nullptr;
+  if (!seg) return NotFound("blob segment " + std::to_string(number) + " does not exist");
+  if (local_only && seg->remote) {
+    return Conflict("segment " + std::to_string(number) + " is remote", "segment_remote");
+  }
+  return seg;
+}
+
 Result<BlobStore::SegmentPtr> BlobStore::Locate(BlobLocation& loc) const {
   // A record moves at most once per compaction of its segment; the bound only guards
   // against a corrupted chain.
@@ -1109,8 +1118,7 @@ uint64_t BlobStore::DiskBytes() const {
 
 Status BlobStore::ScanSegment(uint32_t number, bool verify_payloads,
                               const std::function<bool(const ScannedRecord&)>& fn) const {
-  SegmentPtr seg = number < kMaxSegments ? table_[number].load(std::memory_order_acquire) : nullptr;
-  if (!seg) return NotFound("blob segment " + std::to_string(number) + " does not exist");
+  GLINT_ASSIGN_OR_RETURN(SegmentPtr seg, Published(number, /*local_only=*/false));
   const uint64_t size = seg->size.load(std::memory_order_acquire);
   WalkResult walk = WalkSegment(
       seg->remote ? RemoteReader(remote_.load(), number, size) : LocalReader(seg->read_fd), number,
@@ -1126,8 +1134,7 @@ Status BlobStore::ScanSegment(uint32_t number, bool verify_payloads,
 Status BlobStore::SalvageSegment(uint32_t number,
                                  const std::function<bool(const ScannedRecord&)>& on_record,
                                  const std::function<void(const DamagedRange&)>& on_damage) const {
-  SegmentPtr seg = number < kMaxSegments ? table_[number].load(std::memory_order_acquire) : nullptr;
-  if (!seg) return NotFound("blob segment " + std::to_string(number) + " does not exist");
+  GLINT_ASSIGN_OR_RETURN(SegmentPtr seg, Published(number, /*local_only=*/false));
   const uint64_t size = seg->size.load(std::memory_order_acquire);
   bool resynced = false;
   bool stopped = false;
@@ -1165,10 +1172,7 @@ Status BlobStore::SalvageSegment(uint32_t number,
 }
 
 Status BlobStore::TruncateSegment(uint32_t number, uint64_t offset) {
-  SegmentPtr seg = number < kMaxSegments ? table_[number].load(std::memory_order_acquire) : nullptr;
-  if (!seg) return NotFound("blob segment " + std::to_string(number) + " does not exist");
-  if (seg->remote)
-    return Conflict("segment " + std::to_string(number) + " is remote", "segment_remote");
+  GLINT_ASSIGN_OR_RETURN(SegmentPtr seg, Published(number, /*local_only=*/true));
   std::unique_lock lock(mu_);
   cv_.wait(lock, [&] { return !writing_; });
   writing_ = true;  // no appends while the file shrinks
@@ -1202,8 +1206,7 @@ Result<BlobLocation> BlobStore::Copy(uint64_t blob_id, const BlobLocation& from)
 
 Status BlobStore::RetireSegment(uint32_t number,
                                 std::vector<std::pair<uint64_t, BlobLocation>> moved) {
-  SegmentPtr seg = number < kMaxSegments ? table_[number].load(std::memory_order_acquire) : nullptr;
-  if (!seg) return NotFound("blob segment " + std::to_string(number) + " does not exist");
+  GLINT_ASSIGN_OR_RETURN(SegmentPtr seg, Published(number, /*local_only=*/true));
   {
     std::lock_guard lock(sync_mu_);
     if (seg == active_) {
@@ -1211,8 +1214,6 @@ Status BlobStore::RetireSegment(uint32_t number,
                       "segment_active");
     }
   }
-  if (seg->remote)
-    return Conflict("segment " + std::to_string(number) + " is remote", "segment_remote");
   {
     // Forwarding first, then the table: a reader that misses the segment finds the move.
     std::unique_lock lock(moved_mu_);
@@ -1238,10 +1239,7 @@ Result<std::string> BlobStore::ReadRemote(const Segment& seg, const BlobLocation
 }
 
 Result<BlobStore::SegmentFile> BlobStore::OpenSegmentFile(uint32_t number) const {
-  SegmentPtr seg = number < kMaxSegments ? table_[number].load(std::memory_order_acquire) : nullptr;
-  if (!seg) return NotFound("blob segment " + std::to_string(number) + " does not exist");
-  if (seg->remote)
-    return Conflict("segment " + std::to_string(number) + " is remote", "segment_remote");
+  GLINT_ASSIGN_OR_RETURN(SegmentPtr seg, Published(number, /*local_only=*/true));
   SegmentFile file;
   file.fd = seg->read_fd;
   file.size = seg->size.load(std::memory_order_acquire);
@@ -1250,8 +1248,7 @@ Result<BlobStore::SegmentFile> BlobStore::OpenSegmentFile(uint32_t number) const
 }
 
 Status BlobStore::MarkRemote(uint32_t number, const std::string& remote_name) {
-  SegmentPtr seg = number < kMaxSegments ? table_[number].load(std::memory_order_acquire) : nullptr;
-  if (!seg) return NotFound("blob segment " + std::to_string(number) + " does not exist");
+  GLINT_ASSIGN_OR_RETURN(SegmentPtr seg, Published(number, /*local_only=*/false));
   if (seg->remote) return Status::Ok();
   {
     std::lock_guard lock(sync_mu_);

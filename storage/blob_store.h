@@ -271,6 +271,9 @@ class BlobStore {
   // The segment holding `loc`, following relocations of retired segments; `loc` is updated
   // to the record's current place.
   Result<SegmentPtr> Locate(BlobLocation& loc) const;
+  // Segment `number` as published now (no forwarding): kNotFound when it does not exist, and
+  // kConflict (segment_remote) when `local_only` and it lives in the remote tier.
+  Result<SegmentPtr> Published(uint32_t number, bool local_only) const;
   // Creates segment `number` (and syncs the directory), makes it the append target and
   // publishes it to readers. REQUIRES: the caller is the writer (writing_ set).
   Status StartSegment(uint32_t number);
