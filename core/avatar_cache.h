@@ -24,12 +24,20 @@
 namespace glint::core {
 
 // What GET /avatar/{hash} serves: the active photo's blob and how to label it.
+// When `photo_id` is 0 there is nothing to serve and `missing` says why ("unknown_hash",
+// "unverified", "no_avatar"): the caller serves a default image.
 struct AvatarRef {
   uint64_t user_id = 0;
   uint64_t photo_id = 0;
   storage::BlobLocation blob;
   codec::Format format = codec::Format::kUnknown;
   std::string etag;  // quoted strong ETag, derived from the blob's checksum
+  std::string rating = "g";
+  std::string alt_text;
+  // Last change of what this hash serves (unix seconds; Last-Modified). For an unknown
+  // hash: when the process started, so no earlier validator can match a later change.
+  int64_t modified = 0;
+  std::string missing;
 };
 
 class AvatarCache {

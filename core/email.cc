@@ -51,6 +51,8 @@ EmailHashes HashEmail(std::string_view normalized) {
   return {Digest(EVP_md5(), normalized), Digest(EVP_sha256(), normalized)};
 }
 
+std::string Sha256(std::string_view data) { return Digest(EVP_sha256(), data); }
+
 std::optional<std::string> ParseEmailHash(std::string_view hex) {
   if (hex.size() != 32 && hex.size() != 64) return std::nullopt;
   return HexDecode(hex);

@@ -27,6 +27,9 @@ struct EmailHashes {
 // Hashes an already-normalised address (OpenSSL EVP digests).
 EmailHashes HashEmail(std::string_view normalized);
 
+// The raw SHA-256 of any bytes (tokens are stored only as this).
+std::string Sha256(std::string_view data);
+
 // Parses the hash of an avatar URL: 32 (MD5) or 64 (SHA-256) hex characters, either case.
 // Returns the raw digest bytes, nullopt for anything else.
 std::optional<std::string> ParseEmailHash(std::string_view hex);

@@ -32,6 +32,14 @@ std::string User::Encode() const {
       .PutU64(5, static_cast<uint64_t>(created_at))
       .PutBytes(6, md5)
       .PutBytes(7, sha256)
+      .PutU64(8, static_cast<uint64_t>(avatar_updated_at))
+      .PutBytes(9, profile.display_name)
+      .PutBytes(10, profile.location)
+      .PutBytes(11, profile.description)
+      .PutBytes(12, profile.pronouns)
+      .PutBytes(13, profile.job_title)
+      .PutBytes(14, profile.company)
+      .PutBytes(15, profile.url)
       .Finish();
 }
 
@@ -60,6 +68,30 @@ Result<User> User::Decode(std::string_view data) {
       case 7:
         u.sha256 = r.bytes();
         break;
+      case 8:
+        u.avatar_updated_at = static_cast<int64_t>(r.u64());
+        break;
+      case 9:
+        u.profile.display_name = r.bytes();
+        break;
+      case 10:
+        u.profile.location = r.bytes();
+        break;
+      case 11:
+        u.profile.description = r.bytes();
+        break;
+      case 12:
+        u.profile.pronouns = r.bytes();
+        break;
+      case 13:
+        u.profile.job_title = r.bytes();
+        break;
+      case 14:
+        u.profile.company = r.bytes();
+        break;
+      case 15:
+        u.profile.url = r.bytes();
+        break;
       default:
         break;
     }
@@ -83,6 +115,8 @@ std::string Photo::Encode() const {
       .PutBytes(12, camera.model)
       .PutBytes(13, camera.taken_at)
       .PutBytes(14, blurhash)
+      .PutBytes(15, alt_text)
+      .PutU64(16, static_cast<uint64_t>(updated_at))
       .Finish();
 }
 
@@ -131,6 +165,12 @@ Result<Photo> Photo::Decode(std::string_view data) {
         break;
       case 14:
         p.blurhash = r.bytes();
+        break;
+      case 15:
+        p.alt_text = r.bytes();
+        break;
+      case 16:
+        p.updated_at = static_cast<int64_t>(r.u64());
         break;
       default:
         break;
@@ -205,6 +245,114 @@ Result<ReceivedUpload> ReceivedUpload::Decode(std::string_view data) {
     }
   }));
   return u;
+}
+
+std::string EmailRecord::Encode() const {
+  return RecordWriter()
+      .PutU64(1, user_id)
+      .PutBytes(2, address)
+      .PutBytes(3, md5)
+      .PutU64(4, static_cast<uint64_t>(verified_at))
+      .PutU64(5, photo_id)
+      .PutU64(6, static_cast<uint64_t>(added_at))
+      .PutU64(7, static_cast<uint64_t>(updated_at))
+      .PutBytes(8, token_sha256)
+      .PutU64(9, static_cast<uint64_t>(token_expires))
+      .Finish();
+}
+
+Result<EmailRecord> EmailRecord::Decode(std::string_view data) {
+  EmailRecord e;
+  GLINT_RETURN_IF_ERROR(ReadFields(data, "email", [&](const RecordReader& r) {
+    switch (r.field()) {
+      case 1:
+        e.user_id = r.u64();
+        break;
+      case 2:
+        e.address = r.bytes();
+        break;
+      case 3:
+        e.md5 = r.bytes();
+        break;
+      case 4:
+        e.verified_at = static_cast<int64_t>(r.u64());
+        break;
+      case 5:
+        e.photo_id = r.u64();
+        break;
+      case 6:
+        e.added_at = static_cast<int64_t>(r.u64());
+        break;
+      case 7:
+        e.updated_at = static_cast<int64_t>(r.u64());
+        break;
+      case 8:
+        e.token_sha256 = r.bytes();
+        break;
+      case 9:
+        e.token_expires = static_cast<int64_t>(r.u64());
+        break;
+      default:
+        break;
+    }
+  }));
+  return e;
+}
+
+std::string EmailTokenRecord::Encode() const {
+  return RecordWriter()
+      .PutBytes(1, email_sha256)
+      .PutU64(2, static_cast<uint64_t>(expires))
+      .Finish();
+}
+
+Result<EmailTokenRecord> EmailTokenRecord::Decode(std::string_view data) {
+  EmailTokenRecord t;
+  GLINT_RETURN_IF_ERROR(ReadFields(data, "email token", [&](const RecordReader& r) {
+    if (r.field() == 1) t.email_sha256 = r.bytes();
+    if (r.field() == 2) t.expires = static_cast<int64_t>(r.u64());
+  }));
+  return t;
+}
+
+std::string EventRecord::Encode() const {
+  return RecordWriter()
+      .PutU64(1, seq)
+      .PutBytes(2, type)
+      .PutBytes(3, subject)
+      .PutU64(4, actor)
+      .PutU64(5, static_cast<uint64_t>(time))
+      .PutBytes(6, payload)
+      .Finish();
+}
+
+Result<EventRecord> EventRecord::Decode(std::string_view data) {
+  EventRecord e;
+  GLINT_RETURN_IF_ERROR(ReadFields(data, "event", [&](const RecordReader& r) {
+    switch (r.field()) {
+      case 1:
+        e.seq = r.u64();
+        break;
+      case 2:
+        e.type = r.bytes();
+        break;
+      case 3:
+        e.subject = r.bytes();
+        break;
+      case 4:
+        e.actor = r.u64();
+        break;
+      case 5:
+        e.time = static_cast<int64_t>(r.u64());
+        break;
+      case 6:
+        e.payload = r.bytes();
+        break;
+      default:
+        break;
+    }
+  }));
+  return e;
 }
 
 std::string SessionRecord::Encode() const {

@@ -14,15 +14,31 @@
 
 namespace glint::core {
 
+// What an account shows on its public profile (GET /{hash}.json, /v3/profiles/{hash}). Every
+// field is optional ("" = not shown): setting one is making it public.
+struct Profile {
+  std::string display_name;  // field 9
+  std::string location;      // field 10
+  std::string description;   // field 11 ("about me")
+  std::string pronouns;      // field 12
+  std::string job_title;     // field 13
+  std::string company;       // field 14
+  std::string url;           // field 15: the owner's own web page (http/https)
+
+  bool operator==(const Profile&) const = default;
+};
+
 // users CF, key U64Key(id).
 struct User {
-  uint64_t id = 0;            // field 1
-  std::string email;          // field 2: normalised; shown only to its owner and admins
-  std::string password_hash;  // field 3: Argon2id encoded string
-  uint64_t active_photo = 0;  // field 4: 0 = none
-  int64_t created_at = 0;     // field 5: unix seconds
-  std::string md5;            // field 6: raw 16 bytes (kept to invalidate caches by hash)
-  std::string sha256;         // field 7: raw 32 bytes
+  uint64_t id = 0;                // field 1
+  std::string email;              // field 2: normalised; shown only to its owner and admins
+  std::string password_hash;      // field 3: Argon2id encoded string
+  uint64_t active_photo = 0;      // field 4: 0 = none
+  int64_t created_at = 0;         // field 5: unix seconds
+  std::string md5;                // field 6: raw 16 bytes (kept to invalidate caches by hash)
+  std::string sha256;             // field 7: raw 32 bytes
+  int64_t avatar_updated_at = 0;  // field 8: last change of the account-wide avatar
+  Profile profile;                // fields 9..15
 
   std::string Encode() const;
   static Result<User> Decode(std::string_view data);
@@ -51,7 +67,9 @@ struct Photo {
   std::string rating = "g";                        // field 9: g|pg|r|x (Gravatar's ratings)
   uint64_t checksum = 0;                           // field 10: xxh3-64 of the original (ETag)
   CameraFacts camera;                              // fields 11 (make), 12 (model), 13 (taken_at)
-  std::string blurhash;  // field 14: set by the background renditions; "" until then
+  std::string blurhash;    // field 14: set by the background renditions; "" until then
+  std::string alt_text;    // field 15: the owner's description of the image (Gravatar's alt_text)
+  int64_t updated_at = 0;  // field 16: last change of rating or alt text (0 = never)
 
   std::string Encode() const;
   static Result<Photo> Decode(std::string_view data);
@@ -74,6 +92,47 @@ struct ReceivedUpload {
 
   std::string Encode() const;
   static Result<ReceivedUpload> Decode(std::string_view data);
+};
+
+// emails CF, key: the raw SHA-256 (32 B) of the normalised address. One row per email an
+// account registered; email_hashes maps both digests of it to the owner (and the SHA-256).
+// An email's avatar is served only once it is verified.
+struct EmailRecord {
+  uint64_t user_id = 0;       // field 1
+  std::string address;        // field 2: normalised; shown only to its owner and admins
+  std::string md5;            // field 3: raw 16 bytes
+  int64_t verified_at = 0;    // field 4: unix seconds; 0 = not verified
+  uint64_t photo_id = 0;      // field 5: the avatar of this email; 0 = the account's default
+  int64_t added_at = 0;       // field 6
+  int64_t updated_at = 0;     // field 7: last change of what its hashes serve
+  std::string token_sha256;   // field 8: SHA-256 of the outstanding verification token; "" none
+  int64_t token_expires = 0;  // field 9
+
+  bool verified() const { return verified_at != 0; }
+  std::string Encode() const;
+  static Result<EmailRecord> Decode(std::string_view data);
+};
+
+// email_tokens CF, key: SHA-256 of a verification token (the token itself is never stored).
+struct EmailTokenRecord {
+  std::string email_sha256;  // field 1: the emails CF key it verifies
+  int64_t expires = 0;       // field 2
+
+  std::string Encode() const;
+  static Result<EmailTokenRecord> Decode(std::string_view data);
+};
+
+// events CF, key U64Key(seq): one entry of the durable event log (core/events.h).
+struct EventRecord {
+  uint64_t seq = 0;     // field 1 (also the key)
+  std::string type;     // field 2: "AVATAR_CHANGED", ...
+  std::string subject;  // field 3: what changed, e.g. the email's SHA-256 in hex
+  uint64_t actor = 0;   // field 4: the user who made the change; 0 = the system or an admin
+  int64_t time = 0;     // field 5: unix seconds
+  std::string payload;  // field 6: a JSON object with the event's details
+
+  std::string Encode() const;
+  static Result<EventRecord> Decode(std::string_view data);
 };
 
 // sessions CF, key: SHA-256 of the bearer token (the token itself is never stored).

@@ -1,6 +1,5 @@
 #include "core/service.h"
 
-#include <openssl/evp.h>
 #include <sodium.h>
 
 #include <algorithm>
@@ -24,13 +23,6 @@ using storage::U64PairKey;
 
 constexpr std::string_view kTokenPrefix = "glt_";
 
-std::string Sha256(std::string_view data) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (EVP_Digest(data.data(), data.size(), out, &len, EVP_sha256(), nullptr) != 1) std::abort();
-  return std::string(reinterpret_cast<const char*>(out), len);
-}
-
 bool ConstantTimeEquals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && sodium_memcmp(a.data(), b.data(), a.size()) == 0;
 }
@@ -45,6 +37,27 @@ Result<uint64_t> NextIdAfterLastKey(const storage::Db& db, Cf cf) {
 }
 
 }  // namespace
+
+Result<EmailHashRow> EmailHashRow::Decode(std::string_view row) {
+  auto user_id = storage::ReadU64BE(row);
+  if (!user_id || (row.size() != 8 && row.size() != 40))
+    return Corruption("malformed email index row");
+  EmailHashRow out{*user_id, std::string(row.size() == 40 ? row.substr(8) : std::string_view())};
+  return out;
+}
+
+std::string EmailHashRow::Encode() const { return U64Key(user_id) + sha256; }
+
+std::optional<int> RatingRank(std::string_view rating) {
+  static constexpr std::string_view kRatings[] = {"g", "pg", "r", "x"};
+  for (int i = 0; i < 4; ++i) {
+    const std::string_view r = kRatings[i];
+    if (rating.size() == r.size() && std::equal(r.begin(), r.end(), rating.begin(),
+                                                [](char a, char b) { return a == (b | 0x20); }))
+      return i;
+  }
+  return std::nullopt;
+}
 
 std::string BlobEtag(uint64_t checksum) {
   char buf[24];
@@ -137,12 +150,29 @@ Result<AccountView> Service::CreateAccount(const Principal& actor, std::string_v
   user.created_at = clock_.NowUnixSeconds();
   user.md5 = hashes.md5;
   user.sha256 = hashes.sha256;
-  std::string id_key = U64Key(user.id);
+  EmailRecord primary;
+  primary.user_id = user.id;
+  primary.address = user.email;
+  primary.md5 = hashes.md5;
+  primary.added_at = primary.updated_at = user.created_at;
+  // An administrator vouches for the address; a self-service sign-up proves it by mail.
+  if (actor.admin) primary.verified_at = user.created_at;
+  std::string token;
   storage::WriteBatch batch;
-  batch.Put(Cf::kUsers, id_key, user.Encode());
-  batch.Put(Cf::kEmailHashes, hashes.md5, id_key);
-  batch.Put(Cf::kEmailHashes, hashes.sha256, id_key);
+  if (!primary.verified()) token = NewEmailToken(primary, hashes.sha256, batch);
+  const std::string hash_row = EmailHashRow{user.id, hashes.sha256}.Encode();
+  batch.Put(Cf::kUsers, U64Key(user.id), user.Encode());
+  batch.Put(Cf::kEmailHashes, hashes.md5, hash_row);
+  batch.Put(Cf::kEmailHashes, hashes.sha256, hash_row);
+  batch.Put(Cf::kEmails, hashes.sha256, primary.Encode());
+  batch.Put(Cf::kUserEmails, U64Key(user.id) + hashes.sha256, {});
   GLINT_RETURN_IF_ERROR(db_.Write(batch));
+  // A sign-up whose mail failed can ask for another (ResendVerification).
+  if (!token.empty()) {
+    if (Status s = MailToken(primary, token, primary.token_expires); !s.ok())
+      log::Warn("verification mail for new account " + std::to_string(user.id) +
+                " not sent: " + s.ToString());
+  }
   return View(user);
 }
 
@@ -157,9 +187,8 @@ Result<LoginResult> Service::Login(std::string_view email, std::string_view pass
     (void)VerifyPassword(dummy_password_hash_, password);
     return refused();
   }
-  auto user_id = storage::ReadU64BE(*id_row);
-  if (!user_id) return Corruption("malformed email index row");
-  GLINT_ASSIGN_OR_RETURN(User user, LoadUser(*user_id));
+  GLINT_ASSIGN_OR_RETURN(EmailHashRow owner, EmailHashRow::Decode(*id_row));
+  GLINT_ASSIGN_OR_RETURN(User user, LoadUser(owner.user_id));
   if (!VerifyPassword(user.password_hash, password)) return refused();
 
   unsigned char raw[32];
@@ -295,15 +324,14 @@ Result<PhotoView> Service::AddPhoto(uint64_t user_id, uint64_t photo_id, const S
   // is the durable to-do item, so a crash before that work is done does not lose it.
   batch.Put(Cf::kRenditionsDue, U64Key(photo.id), {});
   bool activate = user.active_photo == 0;
+  std::vector<std::pair<std::string, std::string>> changed;
   if (activate) {
     user.active_photo = photo.id;
+    user.avatar_updated_at = photo.created_at;
     batch.Put(Cf::kUsers, U64Key(user.id), user.Encode());
+    GLINT_ASSIGN_OR_RETURN(changed, EmailsShowing(user, photo.id));
   }
-  GLINT_RETURN_IF_ERROR(db_.Write(batch));
-  if (activate) {
-    avatars_.Invalidate(user.md5);
-    avatars_.Invalidate(user.sha256);
-  }
+  GLINT_RETURN_IF_ERROR(CommitAvatarChange(batch, user_id, changed));
   if (photo_listener_) photo_listener_(photo.id);
   return PhotoView{photo, activate};
 }
@@ -415,11 +443,11 @@ Result<AccountView> Service::SetActivePhoto(const Principal& actor, uint64_t use
                     "photo_not_found");
   if (user.active_photo == photo_id) return View(user);
   user.active_photo = photo_id;
+  user.avatar_updated_at = clock_.NowUnixSeconds();
   storage::WriteBatch batch;
   batch.Put(Cf::kUsers, U64Key(user.id), user.Encode());
-  GLINT_RETURN_IF_ERROR(db_.Write(batch));
-  avatars_.Invalidate(user.md5);
-  avatars_.Invalidate(user.sha256);
+  GLINT_ASSIGN_OR_RETURN(auto changed, EmailsShowing(user, photo_id));
+  GLINT_RETURN_IF_ERROR(CommitAvatarChange(batch, actor.user_id, changed));
   return View(user);
 }
 
@@ -490,7 +518,6 @@ Status Service::DeletePhoto(const Principal& actor, uint64_t photo_id) {
   const uint64_t owner = photo->owner;
 
   std::vector<std::pair<uint64_t, storage::BlobLocation>> deleted;
-  bool was_active = false;
   User user;
   {
     // The owner's stripe orders this against the other writers of the user and photo
@@ -518,16 +545,24 @@ Status Service::DeletePhoto(const Principal& actor, uint64_t photo_id) {
       batch.Delete(Cf::kBlobs, U64Key(id));
       deleted.emplace_back(id, loc);
     }
-    was_active = user.active_photo == photo_id;
-    if (was_active) {
+    // Every email showing it falls back: those that chose it to the account's default, and
+    // (when it is the account's default) those following the default to none.
+    GLINT_ASSIGN_OR_RETURN(auto changed, EmailsShowing(user, photo_id));
+    const int64_t now = clock_.NowUnixSeconds();
+    GLINT_ASSIGN_OR_RETURN(auto emails, LoadEmails(user));
+    for (auto& [sha256, e] : emails) {
+      if (e.photo_id != photo_id) continue;
+      e.photo_id = 0;
+      e.updated_at = now;
+      batch.Put(Cf::kEmails, sha256, e.Encode());
+      batch.Put(Cf::kUserEmails, U64Key(owner) + sha256, {});
+    }
+    if (user.active_photo == photo_id) {
       user.active_photo = 0;
+      user.avatar_updated_at = now;
       batch.Put(Cf::kUsers, U64Key(owner), user.Encode());
     }
-    GLINT_RETURN_IF_ERROR(db_.Write(batch));
-  }
-  if (was_active) {
-    avatars_.Invalidate(user.md5);
-    avatars_.Invalidate(user.sha256);
+    GLINT_RETURN_IF_ERROR(CommitAvatarChange(batch, actor.user_id, changed));
   }
   if (photo_deleted_listener_) photo_deleted_listener_(photo_id);
   // After the rows are gone: a tombstone never marks a blob that is still referenced.
@@ -535,29 +570,6 @@ Status Service::DeletePhoto(const Principal& actor, uint64_t photo_id) {
     log::Error("photo " + std::to_string(photo_id) + " deleted, but its " +
                std::to_string(deleted.size()) + " tombstone(s) were not written: " + s.ToString());
   return Status::Ok();
-}
-
-Result<AvatarRef> Service::ResolveAvatar(std::string_view hash) const {
-  if (auto hit = avatars_.Find(hash)) return std::move(*hit);
-  uint64_t generation = avatars_.Generation(hash);
-  GLINT_ASSIGN_OR_RETURN(auto id_row, db_.Get(Cf::kEmailHashes, hash));
-  if (!id_row) return NotFound("no account has this email hash", "unknown_hash");
-  auto user_id = storage::ReadU64BE(*id_row);
-  if (!user_id) return Corruption("malformed email index row");
-  GLINT_ASSIGN_OR_RETURN(User user, LoadUser(*user_id));
-  if (user.active_photo == 0) return NotFound("this account has no avatar yet", "no_avatar");
-  GLINT_ASSIGN_OR_RETURN(Photo photo, LoadPhoto(user.active_photo));
-  GLINT_ASSIGN_OR_RETURN(auto blob_row, db_.Get(Cf::kBlobs, U64Key(photo.blob_id)));
-  if (!blob_row)
-    return Corruption("photo " + std::to_string(photo.id) + " points at a missing blob");
-  AvatarRef ref;
-  ref.user_id = user.id;
-  ref.photo_id = photo.id;
-  GLINT_ASSIGN_OR_RETURN(ref.blob, storage::BlobLocation::Decode(*blob_row));
-  ref.format = photo.format;
-  ref.etag = BlobEtag(ref.blob.checksum);
-  avatars_.Insert(hash, ref, generation);
-  return ref;
 }
 
 Result<storage::BlobLocation> Service::AuthorizeBlob(const Principal& actor,

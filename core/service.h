@@ -26,6 +26,8 @@
 #include "base/status.h"
 #include "codec/image_header.h"
 #include "core/avatar_cache.h"
+#include "core/events.h"
+#include "core/mailer.h"
 #include "core/passwords.h"
 #include "core/records.h"
 #include "core/upload_signer.h"
@@ -33,6 +35,16 @@
 #include "storage/db.h"
 
 namespace glint::core {
+
+// An email_hashes row: the owner, and the SHA-256 naming the emails row (empty in rows
+// written before emails rows existed: those name the owner's primary address).
+struct EmailHashRow {
+  uint64_t user_id = 0;
+  std::string sha256;
+
+  std::string Encode() const;
+  static Result<EmailHashRow> Decode(std::string_view row);
+};
 
 // The strong ETag of stored bytes: their xxh3-64 checksum, quoted ("\"0123456789abcdef\"").
 std::string BlobEtag(uint64_t checksum);
@@ -59,7 +71,45 @@ struct ServiceOptions {
   KdfParams kdf = InteractiveKdf();
   codec::HeaderLimits image_limits;
   size_t avatar_cache_entries = 1 << 20;
+  // Answer avatar lookups by MD5 (Gravatar's legacy hash). Off: an MD5 is treated as an
+  // unknown hash, so the default is served and nothing about the address leaks.
+  bool allow_md5 = true;
+  int64_t email_token_ttl_seconds = 24 * 3600;
+  // Where verification links point ("https://img.example.com"); empty: the mail gives the
+  // token and the API call to make.
+  std::string public_url;
 };
+
+// An email of an account as shown to its owner (or an admin).
+struct EmailView {
+  std::string address;
+  std::string md5_hex;
+  std::string sha256_hex;
+  bool verified = false;
+  bool primary = false;   // the address the account logs in with (cannot be removed)
+  uint64_t photo_id = 0;  // its own avatar; 0 = the account's default
+  int64_t added_at = 0;
+};
+
+// A verification just issued: the token was mailed (or logged); `token` is returned to
+// admins only, for self-hosters without mail.
+struct VerificationSent {
+  EmailView email;
+  std::string token;
+  int64_t expires = 0;
+};
+
+// What the public profile of an email hash shows (never the address).
+struct PublicProfile {
+  std::string hash_hex;  // the hash that was asked for
+  Profile profile;
+  bool has_avatar = false;
+  std::string avatar_alt_text;
+};
+
+// Gravatar's ratings, in order: an avatar rated above a request's limit is not shown.
+// Returns 0..3 for g, pg, r, x (either case); nullopt for anything else.
+std::optional<int> RatingRank(std::string_view rating);
 
 // An account as shown to its owner (or an admin).
 struct AccountView {
@@ -134,9 +184,16 @@ class Service {
   // Errors: kUnauthenticated "invalid_token" (unknown, malformed or expired).
   Result<Principal> Authenticate(std::string_view bearer_token) const;
 
+  // Where AVATAR_CHANGED events go (core/events.h); set before serving. Without one, changes
+  // only invalidate the in-process cache.
+  void SetEventLog(EventLog* log) { events_ = log; }
+  // How verification mails are delivered; set before serving (default: the log).
+  void SetMailer(std::shared_ptr<Mailer> mailer) { mailer_ = std::move(mailer); }
+
   // Creates an account. Allowed for admins always, for anonymous callers only with
-  // open_registration. Errors: "registration_closed" (403), "invalid_email",
-  // "weak_password" (400), "email_taken" (409).
+  // open_registration. An admin vouches for the address (verified at once); an anonymous
+  // sign-up is mailed a verification token. Errors: "registration_closed" (403),
+  // "invalid_email", "weak_password" (400), "email_taken" (409).
   Result<AccountView> CreateAccount(const Principal& actor, std::string_view email,
                                     std::string_view password);
 
@@ -196,10 +253,55 @@ class Service {
   // delete) or is someone else's (as GetPhoto: ids cannot be probed).
   Status DeletePhoto(const Principal& actor, uint64_t photo_id);
 
-  // The active avatar for a raw MD5 (16 B) or SHA-256 (32 B) email digest: one cache probe,
-  // else index point-gets (email_hashes -> users -> photos -> blobs). Errors: kNotFound
-  // "unknown_hash" or "no_avatar".
+  // What to serve for a raw MD5 (16 B) or SHA-256 (32 B) email digest: one cache probe, else
+  // index point-gets (email_hashes -> emails -> users -> photos -> blobs). The email's own
+  // avatar, else the account's default. When there is nothing to serve, the answer says why
+  // (AvatarRef::missing: "unknown_hash", "unverified", "no_avatar"), so callers serve a
+  // default. Errors only when the stores fail.
   Result<AvatarRef> ResolveAvatar(std::string_view hash) const;
+
+  // --- Emails (Gravatar: one account, several addresses, each verified before use) ---
+
+  // The emails of `user_id`, primary first. Owner or admin.
+  Result<std::vector<EmailView>> ListEmails(const Principal& actor, uint64_t user_id) const;
+  // Adds an unverified address to `user_id` and sends it a verification token. Errors:
+  // "invalid_email" (400), "email_taken" (409: another account, or this one, has it; an
+  // unverified claim whose token expired is released), "not_allowed" (403), kUnavailable
+  // "mail_failed" when the mail could not be sent (the address stays, unverified; ask again).
+  Result<VerificationSent> AddEmail(const Principal& actor, uint64_t user_id,
+                                    std::string_view address);
+  // A fresh token for an unverified address of `user_id` (`hash`: raw MD5 or SHA-256), the
+  // old one revoked. Errors: "email_not_found" (404), "already_verified" (409), "mail_failed".
+  Result<VerificationSent> ResendVerification(const Principal& actor, uint64_t user_id,
+                                              std::string_view hash);
+  // Marks the token's address verified (single use). AVATAR_CHANGED for it. Errors:
+  // kNotFound "invalid_token" (unknown, used, superseded or expired).
+  Result<EmailView> VerifyEmail(std::string_view token);
+  // Removes a non-primary address. AVATAR_CHANGED for it when it was verified. Errors:
+  // "email_not_found" (404), "primary_email" (409).
+  Status RemoveEmail(const Principal& actor, uint64_t user_id, std::string_view hash);
+  // Makes `photo_id` (0 = back to the account's default) the avatar of one email of
+  // `user_id`. Errors: "email_not_found", "photo_not_found" (404).
+  Result<EmailView> SetEmailAvatar(const Principal& actor, uint64_t user_id, std::string_view hash,
+                                   uint64_t photo_id);
+  // The owner's email of `hash`, for Gravatar's "associated email" check.
+  Result<EmailView> FindEmail(const Principal& actor, uint64_t user_id,
+                              std::string_view hash) const;
+
+  // --- Photos' Gravatar metadata, profiles ---
+
+  // Changes a photo's rating (g|pg|r|x) and/or alt text (<= 500 bytes). AVATAR_CHANGED for
+  // every email it is shown for. Errors: "photo_not_found" (404), "invalid_rating",
+  // "invalid_alt_text" (400).
+  Result<PhotoView> UpdatePhoto(const Principal& actor, uint64_t photo_id,
+                                std::optional<std::string> rating,
+                                std::optional<std::string> alt_text);
+  Result<Profile> GetProfile(const Principal& actor, uint64_t user_id) const;
+  // Replaces the profile; each field <= 1000 bytes, url http(s). Errors: "invalid_profile".
+  Result<Profile> SetProfile(const Principal& actor, uint64_t user_id, Profile profile);
+  // The public profile behind a hash (verified emails only; MD5 only when allowed).
+  // Errors: kNotFound "unknown_hash".
+  Result<PublicProfile> GetPublicProfile(std::string_view hash) const;
 
   // Where a blob the actor may read is (its owner or an admin may). The blob index keeps no
   // format: the bytes' magic names it. Errors: kUnauthenticated "login_required",
@@ -210,6 +312,25 @@ class Service {
   Service(storage::Db& db, storage::BlobStore& blobs, const Clock& clock, ServiceOptions options);
 
   Result<User> LoadUser(uint64_t user_id) const;
+  // An email row by its SHA-256, nullopt when absent. The primary email of an account made
+  // before emails rows existed has none: LoadEmails and ResolveAvatar stand one in.
+  Result<std::optional<EmailRecord>> LoadEmail(std::string_view sha256) const;
+  // Every email of `user` (the primary first), with their SHA-256 in `first`.
+  Result<std::vector<std::pair<std::string, EmailRecord>>> LoadEmails(const User& user) const;
+  // The SHA-256 of an email of `user_id` named by either digest; "email_not_found".
+  Result<std::string> OwnEmailKey(uint64_t user_id, std::string_view hash) const;
+  EmailView ViewEmail(const User& user, std::string_view sha256, const EmailRecord& e) const;
+  // A new verification token for `e` (stored in `batch`); returns the token.
+  std::string NewEmailToken(EmailRecord& e, std::string_view sha256, storage::WriteBatch& batch);
+  Status MailToken(const EmailRecord& e, const std::string& token, int64_t expires);
+  // Writes `batch` with an AVATAR_CHANGED event per email in `changed` (their SHA-256 and
+  // MD5, raw), then drops both hashes of each from the avatar cache.
+  Status CommitAvatarChange(storage::WriteBatch& batch, uint64_t actor,
+                            const std::vector<std::pair<std::string, std::string>>& changed);
+  // The emails of `user` whose avatar is `photo_id` (for photo 0: none): those showing the
+  // account default when it is the user's active photo, and those that chose it.
+  Result<std::vector<std::pair<std::string, std::string>>> EmailsShowing(const User& user,
+                                                                         uint64_t photo_id) const;
   Result<Photo> LoadPhoto(uint64_t photo_id) const;
   AccountView View(const User& u) const;
   // Validates bytes as an image and appends them as a blob owned by `user_id`.
@@ -246,6 +367,8 @@ class Service {
   std::string dummy_password_hash_;  // verified against for unknown emails (equal timing)
   std::function<void(uint64_t)> photo_listener_;
   std::function<void(uint64_t)> photo_deleted_listener_;
+  EventLog* events_ = nullptr;
+  std::shared_ptr<Mailer> mailer_;
 };
 
 }  // namespace glint::core

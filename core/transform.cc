@@ -390,6 +390,16 @@ static_assert(static_cast<int>(Fit::kOutside) == static_cast<int>(codec::FitMode
 static_assert(static_cast<int>(Resample::kLinear) == static_cast<int>(codec::Filter::kLinear));
 static_assert(static_cast<int>(Gravity::kSouthWest) == static_cast<int>(codec::Anchor::kSouthWest));
 
+bool IsTransformParameter(std::string_view name) {
+  static constexpr std::string_view kNames[] = {
+      "w",      "h",    "s",       "size",        "dpr",      "fit",       "gravity", "g",
+      "crop",   "q",    "quality", "fm",          "format",   "grayscale", "blur",    "sharpen",
+      "rotate", "flip", "bg",      "progressive", "lossless", "filter",    "enlarge"};
+  for (std::string_view n : kNames)
+    if (n == name) return true;
+  return false;
+}
+
 void ResolveFormat(TransformSpec& spec, std::string_view accept, bool* vary_accept) {
   if (spec.format != OutputFormat::kAuto) return;
   *vary_accept = true;

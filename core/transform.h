@@ -85,6 +85,9 @@ Result<TransformSpec> ParseTransform(std::span<const std::pair<std::string, std:
                                      const TransformLimits& limits,
                                      std::span<const std::string_view> ignored = {});
 
+// True for the names ParseTransform interprets (and their aliases).
+bool IsTransformParameter(std::string_view name);
+
 // Replaces OutputFormat::kAuto with WebP when the client's Accept header allows it, else
 // with the source's format; `*vary_accept` is set when the answer depends on Accept.
 void ResolveFormat(TransformSpec& spec, std::string_view accept_header, bool* vary_accept);

@@ -22,6 +22,10 @@ namespace {
 namespace asio = boost::asio;
 using storage::Cf;
 
+// Keys of generated images in the memory cache: photo variant keys start with an 8-byte
+// big-endian photo id, whose first byte is 0 for every id below 2^56.
+constexpr std::string_view kGeneratedPrefix = "gen:";
+
 std::string VariantEtag(uint64_t source_checksum, const std::string& key) {
   std::string material(reinterpret_cast<const char*>(&source_checksum), sizeof source_checksum);
   material += key;
@@ -185,6 +189,46 @@ asio::awaitable<Result<Variant>> Transformer::Get(SourceRef source, TransformSpe
     }
   }
 
+  co_return co_await Fly(key, [&]() -> asio::awaitable<Result<Variant>> {
+    auto source_bytes = co_await blobs_.ReadAsync(source.blob);
+    if (!source_bytes.ok()) co_return source_bytes.status();
+    std::optional<Result<Variant>> out = co_await asio::co_spawn(
+        cpu_,
+        [&]() -> asio::awaitable<std::optional<Result<Variant>>> {
+          co_return RenderAndStore(source, spec, key, *source_bytes);
+        },
+        asio::use_awaitable);
+    co_return std::move(*out);
+  });
+}
+
+asio::awaitable<Result<Variant>> Transformer::GetGenerated(
+    std::string key, std::function<Result<codec::Rendered>()> render) {
+  key.insert(0, kGeneratedPrefix);
+  if (auto hit = FindInMemory(key)) co_return *hit;
+  co_return co_await Fly(key, [&]() -> asio::awaitable<Result<Variant>> {
+    std::optional<Result<Variant>> out = co_await asio::co_spawn(
+        cpu_,
+        [&]() -> asio::awaitable<std::optional<Result<Variant>>> {
+          auto rendered = render();
+          if (!rendered.ok()) co_return Result<Variant>(rendered.status());
+          ++renders_;
+          Variant v{std::make_shared<const std::string>(std::move(rendered->bytes)),
+                    rendered->format, GeneratedEtag(key)};
+          Remember(key, v);
+          co_return Result<Variant>(std::move(v));
+        },
+        asio::use_awaitable);
+    co_return std::move(*out);
+  });
+}
+
+std::string Transformer::GeneratedEtag(std::string_view key) {
+  return BlobEtag(XXH3_64bits(key.data(), key.size()));
+}
+
+asio::awaitable<Result<Variant>> Transformer::Fly(
+    const std::string& key, const std::function<asio::awaitable<Result<Variant>>()>& work) {
   std::shared_ptr<Flight> flight;
   bool leader = false;
   {
@@ -212,20 +256,7 @@ asio::awaitable<Result<Variant>> Transformer::Get(SourceRef source, TransformSpe
   }
 
   Result<Variant> result = Unavailable("the transform queue is full; retry shortly", "server_busy");
-  if (queued_.fetch_add(1) < options_.max_queue) {
-    auto source_bytes = co_await blobs_.ReadAsync(source.blob);
-    if (!source_bytes.ok()) {
-      result = source_bytes.status();
-    } else {
-      std::optional<Result<Variant>> out = co_await asio::co_spawn(
-          cpu_,
-          [&]() -> asio::awaitable<std::optional<Result<Variant>>> {
-            co_return RenderAndStore(source, spec, key, *source_bytes);
-          },
-          asio::use_awaitable);
-      result = std::move(*out);
-    }
-  }
+  if (queued_.fetch_add(1) < options_.max_queue) result = co_await work();
   --queued_;
 
   {

@@ -77,6 +77,15 @@ class Transformer {
   // be stored (callers check the photo first, so only a request racing the delete sees it).
   boost::asio::awaitable<Result<Variant>> Get(SourceRef source, TransformSpec spec);
 
+  // An image that is not rendered from a photo (a generated default avatar): `render` runs
+  // on the CPU pool once per `key` at a time (single-flight, the same queue bound as Get) and
+  // the result is kept in the memory LRU under `key`; it is not persisted (rendering it again
+  // after a restart is cheap). `render` must be deterministic for `key`: the ETag is derived
+  // from the key alone (GeneratedEtag).
+  boost::asio::awaitable<Result<Variant>> GetGenerated(
+      std::string key, std::function<Result<codec::Rendered>()> render);
+  static std::string GeneratedEtag(std::string_view key);
+
   // Drops every variant of `photo_id` from memory (after its rows were deleted). A Get that
   // read a variant before the delete may still put it back; it is then never asked for again
   // under this id (ids are not reused while the process runs) and ages out of the LRU.
@@ -108,6 +117,10 @@ class Transformer {
   static constexpr size_t kShards = 16;
 
   std::optional<Variant> FindInMemory(const std::string& key);
+  // Runs `work` for `key` unless a run for it is in flight (then waits for that one's result),
+  // refusing with kUnavailable "server_busy" past max_queue.
+  boost::asio::awaitable<Result<Variant>> Fly(
+      const std::string& key, const std::function<boost::asio::awaitable<Result<Variant>>()>& work);
   void Remember(const std::string& key, const Variant& v);
   Result<Variant> RenderAndStore(const SourceRef& source, const TransformSpec& spec,
                                  const std::string& key, const std::string& source_bytes);

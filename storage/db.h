@@ -37,6 +37,11 @@ enum class Cf : int {
   kSessions,       // sha256(token) -> session record
   kVariants,       // photo_id + variant key -> variant record (blob id; core/records.h)
   kRenditionsDue,  // photo_id -> (empty): background renditions not yet made (a work queue)
+  kEmails,         // sha256 of the email (32 B) -> email record (owner, verified, avatar choice)
+  kUserEmails,     // user_id + sha256 of the email -> (empty): a user's emails, in hash order
+  kEmailTokens,    // sha256(verification token) -> email token record (which email, expiry)
+  kEvents,         // sequence (8 B BE) -> event record: the durable event log
+  kCursors,        // consumer name -> sequence it has handled up to (8 B BE)
   kCount,
 };
 
