@@ -1,4 +1,5 @@
 #include "http/handlers.h"
+#include "http/api_util.h"
 #include "http/range.h"
 
 #include <charconv>
@@ -11,10 +12,12 @@
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/field.hpp>
 #include <boost/json.hpp>
+#include <boost/url/url.hpp>
 
 #include "base/hex.h"
 #include "codec/image_header.h"
 #include "core/email.h"
+#include "core/gravatar.h"
 #include "http/file_body.h"
 
 namespace glint::http {
@@ -23,119 +26,6 @@ namespace {
 namespace asio = boost::asio;
 namespace json = boost::json;
 using asio::awaitable;
-
-std::string IsoTime(int64_t unix_seconds) {
-  std::time_t t = static_cast<std::time_t>(unix_seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
-std::optional<uint64_t> ParseU64(std::string_view s) {
-  uint64_t v = 0;
-  if (s.empty() || s.size() > 20) return std::nullopt;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
-  return v;
-}
-
-// Decoded query parameters; the last occurrence of a key wins.
-struct Query {
-  std::vector<std::pair<std::string, std::string>> items;
-  std::optional<std::string_view> Get(std::string_view key) const {
-    for (auto it = items.rbegin(); it != items.rend(); ++it)
-      if (it->first == key) return it->second;
-    return std::nullopt;
-  }
-};
-
-// The target's grammar (and so the query's) was validated when the session parsed it.
-Query ParseQuery(const RequestContext& ctx) {
-  Query q;
-  for (auto p : ctx.url.params())
-    q.items.emplace_back(p.key, p.has_value ? p.value : std::string());
-  return q;
-}
-
-Result<uint64_t> RequireU64(const Query& q, std::string_view key) {
-  auto v = q.Get(key);
-  if (!v)
-    return InvalidArgument("missing query parameter '" + std::string(key) + "'", "invalid_query");
-  auto n = ParseU64(*v);
-  if (!n)
-    return InvalidArgument(
-        "query parameter '" + std::string(key) + "' must be a non-negative integer",
-        "invalid_query");
-  return *n;
-}
-
-Result<uint64_t> PathId(const RequestContext& ctx, std::string_view name) {
-  auto n = ParseU64(ctx.Param(name));
-  if (!n || *n == 0) return NotFound("no such " + std::string(name), "not_found");
-  return *n;
-}
-
-Result<core::Principal> Authorize(core::Service& service, const RequestContext& ctx) {
-  auto it = ctx.request.find(bhttp::field::authorization);
-  if (it == ctx.request.end()) return core::Principal::Anonymous();
-  std::string_view value = it->value();
-  constexpr std::string_view kBearer = "Bearer ";
-  if (value.size() <= kBearer.size() ||
-      !boost::beast::iequals(value.substr(0, kBearer.size()), kBearer))
-    return Unauthenticated("use 'Authorization: Bearer <token>'", "invalid_token");
-  return service.Authenticate(value.substr(kBearer.size()));
-}
-
-Result<core::Principal> RequireLogin(core::Service& service, const RequestContext& ctx) {
-  GLINT_ASSIGN_OR_RETURN(core::Principal p, Authorize(service, ctx));
-  if (!p.authenticated())
-    return Unauthenticated("this needs 'Authorization: Bearer <token>'", "login_required");
-  return p;
-}
-
-// A JSON object body, whatever Content-Type claims (curl -d says form-urlencoded): image
-// bytes never start with '{', so the bytes decide.
-bool LooksLikeJson(std::string_view body) {
-  size_t i = body.find_first_not_of(" \t\r\n");
-  return i != std::string_view::npos && body[i] == '{';
-}
-
-Result<json::object> ParseJsonBody(const RequestContext& ctx, uint64_t max_bytes) {
-  if (ctx.request.body().size() > max_bytes)
-    return TooLarge("the JSON body is too large", "body_too_large");
-  boost::system::error_code ec;
-  json::value v = json::parse(ctx.request.body(), ec);
-  if (ec) return InvalidArgument("the body is not valid JSON: " + ec.message(), "invalid_json");
-  if (!v.is_object()) return InvalidArgument("the body must be a JSON object", "invalid_json");
-  return std::move(v.as_object());
-}
-
-// "'<field>' <what>" as a 400. (Built by appending: GCC 12 warns falsely with -Wrestrict on
-// "literal" + std::string at -O2.)
-Status FieldError(std::string_view field, std::string_view what) {
-  std::string msg = "'";
-  msg.append(field).append("' ").append(what);
-  return InvalidArgument(std::move(msg), "invalid_field");
-}
-
-Result<std::string> RequireString(const json::object& o, std::string_view key) {
-  auto* v = o.if_contains(key);
-  if (!v || !v->is_string()) return FieldError(key, "must be a string");
-  return std::string(v->as_string());
-}
-
-// An optional non-negative integer field; also accepts its decimal string form.
-Result<std::optional<uint64_t>> OptionalU64(const json::object& o, std::string_view key) {
-  auto* v = o.if_contains(key);
-  if (!v || v->is_null()) return std::optional<uint64_t>();
-  if (v->is_uint64()) return std::optional<uint64_t>(v->as_uint64());
-  if (v->is_int64() && v->as_int64() >= 0) return std::optional<uint64_t>(v->as_int64());
-  if (v->is_string())
-    if (auto n = ParseU64(v->as_string())) return std::optional<uint64_t>(*n);
-  return FieldError(key, "must be a non-negative integer");
-}
 
 json::object AccountJson(const core::AccountView& a, const std::string& base) {
   json::object o;
@@ -148,32 +38,6 @@ json::object AccountJson(const core::AccountView& a, const std::string& base) {
   else
     o["active_photo_id"] = nullptr;
   o["created_at"] = IsoTime(a.created_at);
-  return o;
-}
-
-// Gravatar v3's Avatar shape (image_id, image_url, rating, alt_text, selected,
-// updated_date), plus what glint knows of the image.
-json::object PhotoJson(const core::PhotoView& v, const std::string& base) {
-  const core::Photo& p = v.photo;
-  json::object o;
-  o["image_id"] = std::to_string(p.id);
-  o["image_url"] = base + "/raw/" + std::to_string(p.blob_id);
-  o["rating"] = p.rating == "g" ? "G" : p.rating == "pg" ? "PG" : p.rating == "r" ? "R" : "X";
-  o["alt_text"] = "";
-  o["selected"] = v.active;
-  o["updated_date"] = IsoTime(p.created_at);
-  o["width"] = p.width;
-  o["height"] = p.height;
-  o["format"] = codec::FormatName(p.format);
-  o["bytes"] = p.bytes;
-  // Made in the background after registration: null until then (or for an undecodable file).
-  o["blurhash"] = p.blurhash.empty() ? json::value(nullptr) : json::value(p.blurhash);
-  // From EXIF; each null when the file did not say. GPS positions are never kept.
-  auto text = [](const std::string& s) {
-    return s.empty() ? json::value(nullptr) : json::value(s);
-  };
-  o["camera"] = json::object{{"make", text(p.camera.make)}, {"model", text(p.camera.model)}};
-  o["taken_at"] = text(p.camera.taken_at);
   return o;
 }
 
@@ -274,7 +138,7 @@ Response NotModifiedResponse(const std::string& etag, std::string_view cache_con
 constexpr std::string_view kPrivateCache = "private, max-age=0, must-revalidate";
 
 // True when If-None-Match names `etag` (or is "*").
-bool NotModified(const Request& req, std::string_view etag) {
+bool EtagMatches(const Request& req, std::string_view etag) {
   auto it = req.find(bhttp::field::if_none_match);
   if (it == req.end()) return false;
   std::string_view v = it->value();
@@ -294,25 +158,18 @@ bool NotModified(const Request& req, std::string_view etag) {
   return false;
 }
 
-}  // namespace
-
-template <class F>
-awaitable<std::invoke_result_t<F&>> Api::RunBlocking(F fn) {
-  using R = std::invoke_result_t<F&>;
-  struct Slot {
-    std::atomic<size_t>& count;
-    ~Slot() { --count; }
-  };
-  if (blocking_in_flight_.fetch_add(1) >= options_.max_blocking_queue) {
-    --blocking_in_flight_;
-    co_return R(Unavailable("the server is busy; retry shortly", "server_busy"));
-  }
-  Slot slot{blocking_in_flight_};
-  // co_spawn's completion needs a default-constructible value, hence the optional.
-  std::optional<R> out = co_await asio::co_spawn(
-      blocking_, [&fn]() -> awaitable<std::optional<R>> { co_return fn(); }, asio::use_awaitable);
-  co_return std::move(*out);
+// RFC 9110 §13.2.2: If-None-Match decides when present; otherwise If-Modified-Since, when
+// the representation has a modification time (`modified` > 0) no later than it.
+bool NotModified(const Request& req, std::string_view etag, int64_t modified = 0) {
+  if (req.find(bhttp::field::if_none_match) != req.end()) return EtagMatches(req, etag);
+  if (modified <= 0) return false;
+  auto it = req.find(bhttp::field::if_modified_since);
+  if (it == req.end()) return false;
+  auto since = ParseHttpDate(it->value());
+  return since && modified <= *since;
 }
+
+}  // namespace
 
 Api::Api(core::Service& service, core::Transformer& transformer, asio::thread_pool& blocking,
          ApiOptions options, std::function<bool()> ready)
@@ -321,7 +178,19 @@ Api::Api(core::Service& service, core::Transformer& transformer, asio::thread_po
       blocking_(blocking),
       options_(std::move(options)),
       ready_(std::move(ready)),
-      avatar_cache_control_("public, max-age=" + std::to_string(options_.avatar_max_age_seconds)) {}
+      avatar_cache_control_("public, max-age=" + std::to_string(options_.avatar_max_age_seconds)),
+      api_limiter_(options_.api_rate_limit, options_.rate_limit_clients) {}
+
+std::optional<Response> Api::CheckRate(const RequestContext& ctx) {
+  if (options_.api_rate_limit.per_second <= 0) return std::nullopt;
+  auto d = api_limiter_.Take(ctx.client, std::chrono::steady_clock::now());
+  if (d.allowed) return std::nullopt;
+  Response res = ErrorResponse(bhttp::status::too_many_requests, "rate_limited",
+                               "too many requests from this client; retry after " +
+                                   std::to_string(d.retry_after.count()) + " s");
+  res.set(bhttp::field::retry_after, std::to_string(d.retry_after.count()));
+  return res;
+}
 
 bool Api::SendsFromFile(uint64_t length) const {
   return options_.sendfile_threshold != 0 && length > options_.sendfile_threshold;
@@ -338,25 +207,55 @@ void Api::Register(Router& r) {
   auto bind = [this](auto fn) -> Handler {
     return [this, fn](RequestContext& ctx) { return AsReply((this->*fn)(ctx)); };
   };
+  // The JSON API: rate limited per client (before anything else runs).
+  auto api = [this](auto fn) -> Handler {
+    return [this, fn](RequestContext& ctx) -> awaitable<Reply> {
+      if (auto refused = CheckRate(ctx))
+        return AsReply([](Response r) -> awaitable<Response> { co_return r; }(std::move(*refused)));
+      return AsReply((this->*fn)(ctx));
+    };
+  };
   const uint64_t json = options_.max_json_bytes;
   const uint64_t upload = service_.options().max_upload_bytes;
+  auto logged_in = [this](RequestContext& ctx) { return CheckLoggedIn(ctx); };
   r.Add(verb::get, "/healthz", 0, bind(&Api::Healthz));
   r.Add(verb::get, "/readyz", 0, bind(&Api::Readyz));
-  r.Add(verb::post, "/v1/accounts", json, bind(&Api::CreateAccount));
-  r.Add(verb::post, "/v1/sessions", json, bind(&Api::Login));
-  r.Add(verb::delete_, "/v1/sessions/current", 0, bind(&Api::Logout));
-  r.Add(verb::get, "/v1/me", 0, bind(&Api::Me));
-  r.Add(verb::get, "/v1/users/{id}", 0, bind(&Api::GetUser));
-  r.Add(verb::post, "/v1/uploads", json, bind(&Api::PrepareUpload));
+  r.Add(verb::post, "/v1/accounts", json, api(&Api::CreateAccount));
+  r.Add(verb::post, "/v1/sessions", json, api(&Api::Login));
+  r.Add(verb::delete_, "/v1/sessions/current", 0, api(&Api::Logout));
+  r.Add(verb::get, "/v1/me", 0, api(&Api::Me));
+  r.Add(verb::get, "/v1/users/{id}", 0, api(&Api::GetUser));
+  r.Add(verb::post, "/v1/uploads", json, api(&Api::PrepareUpload));
   r.Add(verb::put, "/v1/uploads/{id}", upload, bind(&Api::ReceiveUpload),
         [this](RequestContext& ctx) { return CheckUploadPut(ctx); });
-  r.Add(verb::post, "/v1/photos", upload, bind(&Api::CreatePhoto),
-        [this](RequestContext& ctx) { return CheckLoggedIn(ctx); });
-  r.Add(verb::get, "/v1/photos", 0, bind(&Api::ListPhotos));
-  r.Add(verb::get, "/v1/photos/{id}", 0, bind(&Api::GetPhoto));
-  r.Add(verb::delete_, "/v1/photos/{id}", 0, bind(&Api::DeletePhoto));
-  r.Add(verb::put, "/v1/me/avatar", json, bind(&Api::SetAvatar));
+  r.Add(verb::post, "/v1/photos", upload, api(&Api::CreatePhoto), logged_in);
+  r.Add(verb::get, "/v1/photos", 0, api(&Api::ListPhotos));
+  r.Add(verb::get, "/v1/photos/{id}", 0, api(&Api::GetPhoto));
+  r.Add(verb::delete_, "/v1/photos/{id}", 0, api(&Api::DeletePhoto));
+  r.Add(verb::put, "/v1/me/avatar", json, api(&Api::SetAvatar));
+  // Emails and the public profile, for the caller or (/v1/users/{id}/...) for an admin.
+  for (std::string base : {"/v1/me", "/v1/users/{user}"}) {
+    r.Add(verb::get, base + "/emails", 0, api(&Api::ListEmails));
+    r.Add(verb::post, base + "/emails", json, api(&Api::AddEmail));
+    r.Add(verb::delete_, base + "/emails/{hash}", 0, api(&Api::RemoveEmail));
+    r.Add(verb::post, base + "/emails/{hash}/verification", 0, api(&Api::ResendVerification));
+    r.Add(verb::put, base + "/emails/{hash}/avatar", json, api(&Api::SetEmailAvatar));
+    r.Add(verb::get, base + "/profile", 0, api(&Api::GetProfile));
+    r.Add(verb::put, base + "/profile", json, api(&Api::SetProfile));
+  }
+  r.Add(verb::post, "/v1/emails/verify", json, api(&Api::VerifyEmail));
+  r.Add(verb::get, "/v1/emails/verify", 0, api(&Api::VerifyEmail));
+  // Gravatar's REST API v3 shapes (https://docs.gravatar.com/api/profiles/rest-api/).
+  r.Add(verb::get, "/v3/profiles/{hash}", 0, api(&Api::V3Profile));
+  r.Add(verb::get, "/v3/me/avatars", 0, api(&Api::V3ListAvatars));
+  r.Add(verb::post, "/v3/me/avatars", upload, api(&Api::V3UploadAvatar), logged_in);
+  r.Add(verb::post, "/v3/me/avatars/{id}/email", json, api(&Api::V3SetEmailAvatar));
+  r.Add(verb::patch, "/v3/me/avatars/{id}", json, api(&Api::V3UpdateAvatar));
+  r.Add(verb::delete_, "/v3/me/avatars/{id}", 0, api(&Api::V3DeleteAvatar));
+  r.Add(verb::get, "/v3/me/associated-email", 0, api(&Api::V3AssociatedEmail));
+  // Images: never rate limited.
   r.Add(verb::get, "/avatar/{hash}", 0, bind(&Api::Avatar));
+  r.Add(verb::get, "/avatar.php", 0, bind(&Api::LegacyAvatar));
   r.Add(verb::get, "/{hash}", 0, bind(&Api::BareAvatar));
   r.Add(verb::get, "/raw/{blob}", 0, bind(&Api::Raw));
   r.Add(verb::get, "/p/{id}", 0, bind(&Api::PhotoImage));
@@ -614,30 +513,118 @@ awaitable<Reply> Api::Avatar(RequestContext& ctx) {
 }
 
 awaitable<Reply> Api::BareAvatar(RequestContext& ctx) {
-  return ServeAvatar(ctx, ctx.Param("hash"), true);
+  std::string_view segment = ctx.Param("hash");
+  // Gravatar's public profile is the same path with ".json".
+  if (segment.ends_with(".json")) return AsReply(Profile(ctx));
+  return ServeAvatar(ctx, segment, true);
 }
 
-awaitable<Reply> Api::ServeAvatar(RequestContext& ctx, std::string_view segment, bool bare) {
-  // "{hash}" with an optional image suffix, as Gravatar accepts.
+// Gravatar's oldest form, /avatar.php?gravatar_id={hash}&size=..., moved permanently to the
+// canonical /avatar/{hash} with the other parameters kept.
+awaitable<Response> Api::LegacyAvatar(RequestContext& ctx) {
+  Query q = ParseQuery(ctx);
+  auto id = q.Get("gravatar_id");
+  if (!id || !core::ParseEmailHash(*id))
+    co_return ErrorResponse(bhttp::status::bad_request, "invalid_hash",
+                            "gravatar_id must be 32 (MD5) or 64 (SHA-256) hex characters");
+  boost::urls::url target("/avatar/");
+  target.set_path("/avatar/" + std::string(*id));
+  for (const auto& [key, value] : q.items)
+    if (key != "gravatar_id") target.params().append({key, value});
+  Response res{bhttp::status::moved_permanently, 11};
+  res.set(bhttp::field::location, target.buffer());
+  res.set(bhttp::field::cache_control, "public, max-age=86400");
+  res.set(bhttp::field::access_control_allow_origin, "*");
+  co_return res;
+}
+
+namespace {
+
+// The avatar hash of a path segment: the hex digest, optionally with an image suffix, as
+// Gravatar accepts.
+std::optional<std::string> AvatarHash(std::string_view segment) {
   for (std::string_view ext : {".jpg", ".jpeg", ".png", ".webp", ".gif"}) {
     if (segment.size() > ext.size() && segment.ends_with(ext)) {
       segment.remove_suffix(ext.size());
       break;
     }
   }
-  auto hash = core::ParseEmailHash(segment);
+  return core::ParseEmailHash(segment);
+}
+
+// Headers every answer for an avatar hash carries, whatever it serves: caching by CDNs and
+// proxies, and the surrogate key a purge names (http/purge_client.h: the key names the hash
+// asked for, so a purge of an email's two hashes reaches every cached form of either).
+void SetAvatarHeaders(Response& res, std::string_view hash_hex, std::string_view cache_control,
+                      int64_t modified) {
+  res.set(bhttp::field::cache_control, cache_control);
+  res.set(bhttp::field::access_control_allow_origin, "*");
+  if (modified > 0) res.set(bhttp::field::last_modified, HttpDate(modified));
+  std::string key = "avatar-";
+  key.append(hash_hex);
+  res.set("Surrogate-Key", key);
+}
+
+}  // namespace
+
+awaitable<Reply> Api::ServeAvatar(RequestContext& ctx, std::string_view segment, bool bare) {
+  auto hash = AvatarHash(segment);
   if (!hash) {
     if (bare) co_return ErrorResponse(bhttp::status::not_found, "not_found", "no such path");
     co_return ErrorResponse(bhttp::status::bad_request, "invalid_hash",
                             "the avatar hash must be 32 (MD5) or 64 (SHA-256) hex characters");
   }
+  Query q = ParseQuery(ctx);
+  auto query = core::ParseAvatarQuery(q.items, options_.transform_limits);
+  if (!query.ok()) co_return ErrorResponse(query.status());
+  bool vary = false;
+  core::ResolveFormat(query->transform, ctx.request[bhttp::field::accept], &vary);
   auto ref = service_.ResolveAvatar(*hash);
   if (!ref.ok()) co_return ErrorResponse(ref.status());
-  // Gravatar's own parameters are accepted; the default-image ones arrive in a later issue.
-  static constexpr std::string_view kGravatarOnly[] = {"d",      "default", "r",
-                                                       "rating", "f",       "forcedefault"};
-  co_return co_await ServeImage(ctx, core::SourceRef{ref->photo_id, ref->blob, ref->user_id},
-                                ref->format, ref->etag, avatar_cache_control_, kGravatarOnly);
+  const std::string hash_hex = HexEncode(*hash);
+  const bool show = ref->photo_id != 0 && !query->force_default &&
+                    core::RatingRank(ref->rating).value_or(3) <= query->max_rating;
+  Reply reply;
+  if (show) {
+    reply = co_await ServeImage(ctx, core::SourceRef{ref->photo_id, ref->blob, ref->user_id},
+                                ref->format, ref->etag, avatar_cache_control_,
+                                std::move(query->transform), ref->modified);
+  } else {
+    reply = co_await ServeDefault(ctx, *hash, *query, ref->modified);
+  }
+  Response& res = reply.response;
+  // Errors of the image path (503s, 500s) are not the avatar: they must not be cached.
+  const unsigned code = static_cast<unsigned>(res.result());
+  if (code < 500) SetAvatarHeaders(res, hash_hex, avatar_cache_control_, ref->modified);
+  if (vary) res.set(bhttp::field::vary, "Accept");
+  co_return reply;
+}
+
+awaitable<Reply> Api::ServeDefault(RequestContext& ctx, const std::string& hash,
+                                   const core::AvatarQuery& query, int64_t modified) {
+  const core::AvatarDefault& d = query.has_default ? query.fallback : options_.avatar_default;
+  switch (d.kind) {
+    case core::AvatarDefault::Kind::kNotFound:
+      co_return ErrorResponse(bhttp::status::not_found, "no_avatar",
+                              "there is no avatar for this hash (d=404)");
+    case core::AvatarDefault::Kind::kRedirect: {
+      Response res{bhttp::status::found, 11};
+      res.set(bhttp::field::location, d.url);
+      co_return res;
+    }
+    case core::AvatarDefault::Kind::kGenerated:
+      break;
+  }
+  const core::TransformSpec& spec = query.transform;
+  const std::string key = core::GeneratedDefaultKey(d.style, hash, spec, query.initials);
+  const std::string etag = core::Transformer::GeneratedEtag(key);
+  if (NotModified(ctx.request, etag, modified)) co_return NotModifiedResponse(etag, {});
+  auto image = co_await transformer_.GetGenerated(
+      key, [style = d.style, hash, spec, initials = query.initials] {
+        return core::RenderDefaultAvatar(style, hash, spec, initials);
+      });
+  if (!image.ok()) co_return ErrorResponse(image.status());
+  co_return RangedImageResponse(ctx.request, *image->bytes, image->format, etag, {});
 }
 
 awaitable<Reply> Api::PhotoImage(RequestContext& ctx) {
@@ -649,26 +636,31 @@ awaitable<Reply> Api::PhotoImage(RequestContext& ctx) {
   if (!photo.ok()) co_return ErrorResponse(photo.status());
   auto loc = service_.AuthorizeBlob(*actor, photo->photo.blob_id);
   if (!loc.ok()) co_return ErrorResponse(loc.status());
-  co_return co_await ServeImage(ctx, core::SourceRef{photo->photo.id, *loc, photo->photo.owner},
-                                photo->photo.format, core::BlobEtag(loc->checksum), kPrivateCache,
-                                {});
+  Query q = ParseQuery(ctx);
+  auto spec = core::ParseTransform(q.items, options_.transform_limits);
+  if (!spec.ok()) co_return ErrorResponse(spec.status());
+  bool vary = false;
+  core::ResolveFormat(*spec, ctx.request[bhttp::field::accept], &vary);
+  // A photo's bytes never change, so neither does any variant of it: the URL names fixed
+  // content (it can only disappear, with the photo).
+  Reply reply =
+      co_await ServeImage(ctx, core::SourceRef{photo->photo.id, *loc, photo->photo.owner},
+                          photo->photo.format, core::BlobEtag(loc->checksum),
+                          options_.photo_cache_control, std::move(*spec), photo->photo.created_at);
+  if (vary) reply.response.set(bhttp::field::vary, "Accept");
+  co_return reply;
 }
 
 awaitable<Reply> Api::ServeImage(RequestContext& ctx, const core::SourceRef& source,
                                  codec::Format source_format, const std::string& source_etag,
-                                 std::string_view cache_control,
-                                 std::span<const std::string_view> ignored) {
-  Query q = ParseQuery(ctx);
-  auto spec = core::ParseTransform(q.items, options_.transform_limits, ignored);
-  if (!spec.ok()) co_return ErrorResponse(spec.status());
-  bool vary = false;
-  core::ResolveFormat(*spec, ctx.request[bhttp::field::accept], &vary);
-  const bool identity = spec->IsIdentity();
-  const std::string etag = identity ? source_etag : core::Transformer::EtagFor(source, *spec);
+                                 std::string_view cache_control, core::TransformSpec spec,
+                                 int64_t modified) {
+  const bool identity = spec.IsIdentity();
+  const std::string etag = identity ? source_etag : core::Transformer::EtagFor(source, spec);
   // Large originals are sent from their segment file, opened off the event loop (verifying
   // may fault in a cold segment's pages). A blob in the remote tier has no local file and is
   // read through ReadAsync like a small one.
-  const bool not_modified = NotModified(ctx.request, etag);
+  const bool not_modified = NotModified(ctx.request, etag, modified);
   std::optional<Result<FileBody>> file;
   if (!not_modified && identity && SendsFromFile(source.blob.length)) {
     file = co_await RunBlocking([&] { return OpenBlobFile(service_.blobs(), source.blob); });
@@ -686,11 +678,12 @@ awaitable<Reply> Api::ServeImage(RequestContext& ctx, const core::SourceRef& sou
     if (!bytes.ok()) co_return ErrorResponse(bytes.status());
     reply = RangedImageResponse(ctx.request, std::move(*bytes), source_format, etag, cache_control);
   } else {
-    auto variant = co_await transformer_.Get(source, *spec);
+    auto variant = co_await transformer_.Get(source, spec);
     if (!variant.ok()) co_return ErrorResponse(variant.status());
     reply = RangedImageResponse(ctx.request, *variant->bytes, variant->format, etag, cache_control);
   }
-  if (vary) reply.response.set(bhttp::field::vary, "Accept");
+  if (modified > 0 && reply.response.result() != bhttp::status::not_modified)
+    reply.response.set(bhttp::field::last_modified, HttpDate(modified));
   co_return reply;
 }
 

@@ -11,11 +11,15 @@
 #include <functional>
 #include <string>
 
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
+#include "core/gravatar.h"
 #include "core/service.h"
 #include "core/transform.h"
 #include "core/transformer.h"
+#include "http/rate_limit.h"
 #include "http/router.h"
 
 namespace glint::http {
@@ -23,6 +27,15 @@ namespace glint::http {
 struct ApiOptions {
   std::string public_url;            // "https://img.example.com"; empty: from the Host header
   int avatar_max_age_seconds = 300;  // Cache-Control max-age of avatars (Gravatar's value)
+  // Cache-Control of /p/{id}: its URL names fixed bytes (a photo never changes; a variant of
+  // it neither), but only its owner may read it.
+  std::string photo_cache_control = "private, max-age=31536000, immutable";
+  // What an avatar URL without `d=` serves when there is no avatar (core/gravatar.h).
+  core::AvatarDefault avatar_default;
+  // Per-client (peer address) limits on the JSON API and public profiles; image requests are
+  // never limited. per_second 0 = unlimited.
+  RateLimit api_rate_limit{20, 200};
+  size_t rate_limit_clients = 100000;
   uint64_t max_json_bytes = 64 << 10;
   // Writes and password hashes waiting for or running on the blocking pool; past it the
   // request is answered 503 (Retry-After) instead of queueing without bound.
@@ -63,15 +76,43 @@ class Api {
   boost::asio::awaitable<Response> SetAvatar(RequestContext& ctx);
   boost::asio::awaitable<Reply> Avatar(RequestContext& ctx);
   boost::asio::awaitable<Reply> BareAvatar(RequestContext& ctx);
+  boost::asio::awaitable<Response> LegacyAvatar(RequestContext& ctx);
+  // Gravatar-shaped account API (http/gravatar_api.cc).
+  boost::asio::awaitable<Response> Profile(RequestContext& ctx);    // GET /{hash}.json
+  boost::asio::awaitable<Response> V3Profile(RequestContext& ctx);  // GET /v3/profiles/{hash}
+  boost::asio::awaitable<Response> V3ListAvatars(RequestContext& ctx);
+  boost::asio::awaitable<Response> V3UploadAvatar(RequestContext& ctx);
+  boost::asio::awaitable<Response> V3SetEmailAvatar(RequestContext& ctx);
+  boost::asio::awaitable<Response> V3UpdateAvatar(RequestContext& ctx);
+  boost::asio::awaitable<Response> V3DeleteAvatar(RequestContext& ctx);
+  boost::asio::awaitable<Response> V3AssociatedEmail(RequestContext& ctx);
+  boost::asio::awaitable<Response> ListEmails(RequestContext& ctx);
+  boost::asio::awaitable<Response> AddEmail(RequestContext& ctx);
+  boost::asio::awaitable<Response> ResendVerification(RequestContext& ctx);
+  boost::asio::awaitable<Response> RemoveEmail(RequestContext& ctx);
+  boost::asio::awaitable<Response> SetEmailAvatar(RequestContext& ctx);
+  boost::asio::awaitable<Response> VerifyEmail(RequestContext& ctx);
+  boost::asio::awaitable<Response> GetProfile(RequestContext& ctx);
+  boost::asio::awaitable<Response> SetProfile(RequestContext& ctx);
   boost::asio::awaitable<Reply> Raw(RequestContext& ctx);
   boost::asio::awaitable<Reply> PhotoImage(RequestContext& ctx);
-  // Serves `source` as stored (no transform asked; validated by `source_etag`; from its
-  // file when larger than sendfile_threshold) or the variant the query names.
+  // Serves `source` as stored (an identity `spec`; validated by `source_etag`; from its
+  // file when larger than sendfile_threshold) or its variant for `spec` (format resolved).
+  // `modified` (unix seconds, 0 = unknown) is its Last-Modified, for If-Modified-Since.
   boost::asio::awaitable<Reply> ServeImage(RequestContext& ctx, const core::SourceRef& source,
                                            codec::Format source_format,
                                            const std::string& source_etag,
-                                           std::string_view cache_control,
-                                           std::span<const std::string_view> ignored);
+                                           std::string_view cache_control, core::TransformSpec spec,
+                                           int64_t modified);
+  // What an avatar URL answers when no avatar is shown: a 404, a redirect, or a generated
+  // image (cached by the Transformer like a variant).
+  boost::asio::awaitable<Reply> ServeDefault(RequestContext& ctx, const std::string& hash,
+                                             const core::AvatarQuery& query, int64_t modified);
+  // The user a request about emails or the profile is for: /v1/users/{id}/... (the owner or
+  // an admin), else the caller's own account.
+  Result<uint64_t> TargetUser(const RequestContext& ctx, const core::Principal& actor) const;
+  // 429 with Retry-After when the client is over its API rate.
+  std::optional<Response> CheckRate(const RequestContext& ctx);
 
   boost::asio::awaitable<Reply> ServeAvatar(RequestContext& ctx, std::string_view segment,
                                             bool bare);
@@ -90,6 +131,26 @@ class Api {
   std::function<bool()> ready_;
   std::atomic<size_t> blocking_in_flight_{0};
   std::string avatar_cache_control_;  // "public, max-age=N", built once
+  RateLimiter api_limiter_;
 };
+
+template <class F>
+boost::asio::awaitable<std::invoke_result_t<F&>> Api::RunBlocking(F fn) {
+  using R = std::invoke_result_t<F&>;
+  struct Slot {
+    std::atomic<size_t>& count;
+    ~Slot() { --count; }
+  };
+  if (blocking_in_flight_.fetch_add(1) >= options_.max_blocking_queue) {
+    --blocking_in_flight_;
+    co_return R(Unavailable("the server is busy; retry shortly", "server_busy"));
+  }
+  Slot slot{blocking_in_flight_};
+  // co_spawn's completion needs a default-constructible value, hence the optional.
+  std::optional<R> out = co_await boost::asio::co_spawn(
+      blocking_, [&fn]() -> boost::asio::awaitable<std::optional<R>> { co_return fn(); },
+      boost::asio::use_awaitable);
+  co_return std::move(*out);
+}
 
 }  // namespace glint::http

@@ -44,6 +44,8 @@ struct RequestContext {
   // Set by an early check to read less than the route's body limit (e.g. a signed URL's cap,
   // which a chunked body would otherwise not be held to).
   std::optional<uint64_t> body_limit;
+  // The peer's IP address (for per-client rate limits); "" when unknown.
+  std::string_view client;
 
   // The captured parameter `name`, or "" when absent.
   std::string_view Param(std::string_view name) const;

@@ -229,6 +229,9 @@ awaitable<void> Server::Session::Accept(Server& server, Loop& loop) {
 
 awaitable<void> Server::Session::Serve(Server& server, Loop& loop, tcp::socket socket) {
   const ServerOptions& opt = server.options_;
+  boost::system::error_code peer_ec;
+  const auto peer = socket.remote_endpoint(peer_ec);
+  const std::string client = peer_ec ? std::string() : peer.address().to_string();
   beast::tcp_stream stream(std::move(socket));
   beast::flat_buffer buffer;
   Session self;
@@ -296,7 +299,7 @@ awaitable<void> Server::Session::Serve(Server& server, Loop& loop, tcp::socket s
         close_after = true;
       } else {
         path = url->path();
-        RequestContext ctx{req, path, *url, {}, request_id, std::nullopt};
+        RequestContext ctx{req, path, *url, {}, request_id, std::nullopt, client};
         Router::Match match = server.router_.Find(req.method(), path);
         if (match.kind == Router::Match::kNotFound) {
           res = ErrorResponse(bhttp::status::not_found, "not_found", "no such path");

@@ -135,6 +135,89 @@ const std::vector<Option>& AllOptions() {
         [](Config& c, uint64_t n) { c.service.image_limits.max_pixels = n; }),
       U("avatar_max_age", "Cache-Control max-age of avatar responses, seconds", "300", 0, 31536000,
         [](Config& c, uint64_t n) { c.api.avatar_max_age_seconds = static_cast<int>(n); }),
+      S("avatar_default",
+        "what an avatar URL without d= shows when there is no avatar: mp, identicon, monsterid, "
+        "wavatar, retro, robohash, blank, initials, color, 404 or an http(s) URL",
+        "mp", [](Config& c, const std::string& v) -> Status {
+          auto d = core::ParseAvatarDefault(v);
+          if (!d.ok()) return InvalidArgument("avatar_default: " + d.status().message());
+          c.api.avatar_default = *d;
+          return Status::Ok();
+        }),
+      B("allow_md5",
+        "answer avatar and profile lookups by MD5 hashes (off: only SHA-256; an MD5 is then "
+        "an unknown hash)",
+        "true", [](Config& c, bool b) { c.service.allow_md5 = b; }),
+      S("photo_cache_control", "Cache-Control of /p/{id} (its URL names fixed bytes)",
+        "private, max-age=31536000, immutable", [](Config& c, const std::string& v) -> Status {
+          if (v.empty() || v.find_first_of("\r\n") != std::string::npos)
+            return InvalidArgument("photo_cache_control must be one non-empty header line");
+          c.api.photo_cache_control = v;
+          return Status::Ok();
+        }),
+      U("api_rate_limit",
+        "requests per second each client address may make to the JSON API and profiles (0 = "
+        "unlimited; images are never limited)",
+        "20", 0, 1000000,
+        [](Config& c, uint64_t n) { c.api.api_rate_limit.per_second = static_cast<double>(n); }),
+      U("api_rate_burst", "requests a client may make at once before api_rate_limit applies",
+        "200", 1, 1000000,
+        [](Config& c, uint64_t n) { c.api.api_rate_limit.burst = static_cast<double>(n); }),
+      U("email_token_ttl", "seconds an email verification token stays valid", "86400", 60,
+        30ull * 24 * 3600, [](Config& c, uint64_t n) {
+          c.service.email_token_ttl_seconds = static_cast<int64_t>(n);
+        }),
+      S("smtp_url",
+        "SMTP server for verification mail, smtp://host:port or smtps://host:port (empty: mail "
+        "is written to the log)",
+        "", [](Config& c, const std::string& v) -> Status {
+          c.smtp.url = v;
+          return Status::Ok();
+        }),
+      S("smtp_from", "sender address of verification mail", "glint@localhost",
+        [](Config& c, const std::string& v) -> Status {
+          c.smtp.from = v;
+          return Status::Ok();
+        }),
+      S("smtp_username", "SMTP AUTH user (empty: no authentication)", "",
+        [](Config& c, const std::string& v) -> Status {
+          c.smtp.username = v;
+          return Status::Ok();
+        }),
+      S("smtp_password", "SMTP AUTH password", "", [](Config& c, const std::string& v) -> Status {
+        c.smtp.password = v;
+        return Status::Ok();
+      }),
+      B("smtp_starttls", "with smtp:// URLs, require STARTTLS (false: use it when offered)",
+        "true", [](Config& c, bool b) { c.smtp.starttls = b; }),
+      S("purge_targets",
+        "comma-separated caches to purge when an avatar changes: ban:http://varnish:6081, "
+        "purge:http://nginx:8080, webhook:https://cdn.example/purge?key={key}",
+        "", [](Config& c, const std::string& v) -> Status {
+          c.purge_targets.clear();
+          size_t pos = 0;
+          while (pos <= v.size() && !v.empty()) {
+            size_t comma = v.find(',', pos);
+            std::string item =
+                v.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+            while (!item.empty() && item.front() == ' ') item.erase(0, 1);
+            while (!item.empty() && item.back() == ' ') item.pop_back();
+            if (!item.empty()) {
+              auto t = http::ParsePurgeTarget(item);
+              if (!t.ok()) return InvalidArgument("purge_targets: " + t.status().message());
+              c.purge_targets.push_back(item);
+            }
+            if (comma == std::string::npos) break;
+            pos = comma + 1;
+          }
+          return Status::Ok();
+        }),
+      U("purge_timeout_ms", "timeout of one purge request to a cache", "5000", 100, 600000,
+        [](Config& c, uint64_t n) { c.purge_timeout_ms = n; }),
+      U("purge_max_backoff_ms", "longest wait between retries of a failing purge target", "60000",
+        100, 3600000, [](Config& c, uint64_t n) {
+          c.purger.max_backoff = std::chrono::milliseconds(n);
+        }),
       U("header_limit", "largest request header, bytes", "16384", 1024, 1 << 20,
         [](Config& c, uint64_t n) { c.server.header_limit = static_cast<uint32_t>(n); }),
       U("idle_timeout", "seconds to wait for a request header on an open connection", "60", 1, 3600,
@@ -361,11 +444,14 @@ struct Stack {
   std::unique_ptr<storage::S3Client> s3;      // with tiering
   std::unique_ptr<storage::Tiering> tiering;  // with tiering; reads of remote segments
   SystemClock clock;
+  std::unique_ptr<core::EventLog> events;
   std::unique_ptr<core::Service> service;
   // Declared last: destroyed first, joining renders that still write to the stores.
   std::unique_ptr<core::Transformer> transformer;
   std::unique_ptr<core::RenditionWorker> renditions;  // only while serving
   std::unique_ptr<storage::Compactor> compactor;      // only while serving
+  std::unique_ptr<http::PurgeClient> purge_client;    // only while serving
+  std::unique_ptr<core::Purger> purger;               // only while serving, with targets
 };
 
 Result<std::unique_ptr<Stack>> OpenStack(Config& config) {
@@ -403,8 +489,17 @@ Result<std::unique_ptr<Stack>> OpenStack(Config& config) {
                            storage::Tiering::Open(*stack->blobs, *stack->s3, config.tiering));
     stack->blobs->SetRemoteTier(stack->tiering.get());
   }
+  config.service.public_url = config.api.public_url;
+  GLINT_ASSIGN_OR_RETURN(stack->events, core::EventLog::Open(*stack->db, stack->clock));
   GLINT_ASSIGN_OR_RETURN(stack->service, core::Service::Create(*stack->db, *stack->blobs,
                                                                stack->clock, config.service));
+  stack->service->SetEventLog(stack->events.get());
+  if (!config.smtp.url.empty()) {
+    GLINT_RETURN_IF_ERROR(http::SmtpMailer::CheckOptions(config.smtp));
+    stack->service->SetMailer(std::make_shared<http::SmtpMailer>(config.smtp));
+  } else {
+    stack->service->SetMailer(std::make_shared<core::LogMailer>());
+  }
   config.transformer.limits = config.service.image_limits;
   core::Service* service = stack->service.get();
   stack->transformer = std::make_unique<core::Transformer>(
@@ -495,6 +590,21 @@ int Serve(Config config) {
     (*stack)->compactor->Start();
   }
   if ((*stack)->tiering) (*stack)->tiering->Start();
+  if (!config.purge_targets.empty()) {
+    (*stack)->purge_client =
+        std::make_unique<http::PurgeClient>(std::chrono::milliseconds(config.purge_timeout_ms));
+    std::vector<core::Purger::Target> targets;
+    for (const std::string& spec : config.purge_targets) {
+      http::PurgeTarget target = *http::ParsePurgeTarget(spec);  // checked by LoadConfig
+      targets.push_back(
+          {spec, [client = (*stack)->purge_client.get(), target](const core::PurgeBatch& b) {
+             return client->Purge(target, http::PurgeJob{b.keys, b.paths});
+           }});
+    }
+    (*stack)->purger =
+        std::make_unique<core::Purger>(*(*stack)->events, std::move(targets), config.purger);
+    (*stack)->purger->Start();
+  }
   server->Run();
   // Handlers still on the blocking pool finish their writes before the stores close.
   blocking.join();
@@ -502,6 +612,7 @@ int Serve(Config config) {
   (*stack)->renditions->Stop();
   if ((*stack)->compactor) (*stack)->compactor->Stop();
   if ((*stack)->tiering) (*stack)->tiering->Stop();
+  if ((*stack)->purger) (*stack)->purger->Stop();
   server.reset();
   stack->reset();
   log::Info("glint stopped cleanly");

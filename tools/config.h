@@ -10,11 +10,15 @@
 #include <vector>
 
 #include "base/status.h"
+#include "core/events.h"
+#include "core/purger.h"
 #include "core/renditions.h"
 #include "core/service.h"
 #include "core/transformer.h"
 #include "http/handlers.h"
+#include "http/purge_client.h"
 #include "http/server.h"
+#include "http/smtp_mailer.h"
 #include "storage/blob_store.h"
 #include "storage/compactor.h"
 #include "storage/s3_client.h"
@@ -34,6 +38,10 @@ struct Config {
   storage::TieringOptions tiering;
   core::TransformerOptions transformer;
   core::RenditionOptions renditions;
+  http::SmtpOptions smtp;                  // mail is sent when smtp.url is set, else logged
+  std::vector<std::string> purge_targets;  // http/purge_client.h ParsePurgeTarget specs
+  core::PurgerOptions purger;
+  uint64_t purge_timeout_ms = 5000;
   unsigned blocking_threads = 4;
   std::string log_level = "info";
   uint64_t kdf_memlimit_kib = 0;  // 0 = libsodium's INTERACTIVE limits

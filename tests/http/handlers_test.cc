@@ -60,7 +60,7 @@ class HandlersTest : public ::testing::Test {
     auto match = router.Find(method, path);
     if (match.kind != Router::Match::kFound)
       return ErrorResponse(bhttp::status::not_found, "not_found", "-");
-    RequestContext ctx{req, path, url, std::move(match.params), "test", std::nullopt};
+    RequestContext ctx{req, path, url, std::move(match.params), "test", std::nullopt, "127.0.0.1"};
     boost::asio::io_context io;
     auto fut = boost::asio::co_spawn(io, match.route->handler(ctx), boost::asio::use_future);
     io.run();
@@ -148,9 +148,16 @@ TEST_F(HandlersTest, AccountUploadAndAvatarWithoutASocket) {
   ASSERT_EQ(photo.result(), bhttp::status::created) << photo.body();
   EXPECT_EQ(Body(photo)["selected"].as_bool(), true);
 
+  // Gravatar's default: 80 px, square, never enlarged (this photo is 12x10).
   Response original = Call(bhttp::verb::get, "/avatar/" + md5);
-  ASSERT_EQ(original.result(), bhttp::status::ok);
-  EXPECT_EQ(original.body(), png);
+  ASSERT_EQ(original.result(), bhttp::status::ok) << original.body();
+  auto square =
+      codec::ReadHeader(std::span<const char>(original.body().data(), original.body().size()));
+  ASSERT_TRUE(square.ok());
+  EXPECT_EQ(square->width, 10u);
+  EXPECT_EQ(square->height, 10u);
+  EXPECT_EQ(original["Surrogate-Key"], "avatar-" + md5);
+  EXPECT_FALSE(original[bhttp::field::last_modified].empty());
   Response avatar = Call(bhttp::verb::get, "/avatar/" + md5 + "?s=64&d=mp");
   ASSERT_EQ(avatar.result(), bhttp::status::ok) << avatar.body();
   auto header =
@@ -166,7 +173,7 @@ TEST_F(HandlersTest, AccountUploadAndAvatarWithoutASocket) {
                         {{bhttp::field::if_none_match, "W/" + etag}});
   EXPECT_EQ(again.result(), bhttp::status::not_modified)
       << "same variant, same ETag, answered before any work";
-  Response bad = Call(bhttp::verb::get, "/avatar/" + md5 + "?s=0");
+  Response bad = Call(bhttp::verb::get, "/avatar/" + md5 + "?s=tiny");
   EXPECT_EQ(bad.result(), bhttp::status::bad_request);
   EXPECT_NE(bad.body().find("invalid_parameter"), std::string::npos);
   Response webp = Call(bhttp::verb::get, "/avatar/" + md5 + "?s=8&fm=auto", {},
@@ -186,7 +193,8 @@ TEST_F(HandlersTest, UploadUrlIsCheckedBeforeTheBodyIsRead) {
   auto url = boost::urls::parse_origin_form(req.target()).value();
   RequestContext ctx{req, "/v1/uploads/00112233445566778899aabbccddeeff",
                      url, std::move(match.params),
-                     "t", std::nullopt};
+                     "t", std::nullopt,
+                     {}};
   auto refused = match.route->early(ctx);
   ASSERT_TRUE(refused.has_value());
   EXPECT_EQ(refused->result(), bhttp::status::forbidden);
@@ -212,7 +220,7 @@ TEST_F(HandlersTest, AFullBlockingQueueAnswers503InsteadOfQueueing) {
   Request req{bhttp::verb::post, "/v1/sessions", 11};
   req.body() = R"({"email":"a@example.com","password":"whatever1"})";
   auto url = boost::urls::parse_origin_form(req.target()).value();
-  RequestContext ctx{req, "/v1/sessions", url, {}, "t", std::nullopt};
+  RequestContext ctx{req, "/v1/sessions", url, {}, "t", std::nullopt, {}};
   boost::asio::io_context io;
   auto fut = boost::asio::co_spawn(io, match.route->handler(ctx), boost::asio::use_future);
   io.run();
@@ -297,8 +305,7 @@ TEST_F(HandlersTest, LargeOriginalsAreRepliedFromTheirFile) {
   auto o = Body(photo);
   const std::string raw = PathOf(o["image_url"].as_string());
   const std::string size = std::to_string(big.size());
-  for (const std::string& path :
-       {raw, "/p/" + std::string(o["image_id"].as_string()), "/avatar/" + md5}) {
+  for (const std::string& path : {raw, "/p/" + std::string(o["image_id"].as_string())}) {
     Reply r = CallReply(router_, bhttp::verb::get, path, {}, auth);
     ASSERT_EQ(r.response.result(), bhttp::status::ok) << path << " " << r.response.body();
     ASSERT_TRUE(r.file) << path;
