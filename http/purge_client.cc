@@ -228,6 +228,7 @@ Status PurgeClient::Purge(const PurgeTarget& target, const PurgeJob& job) const 
       return Status();
     }
     case PurgeTarget::Kind::kWebhook: {
+      if (job.keys.empty() && job.paths.empty()) return Status();
       boost::json::array keys(job.keys.begin(), job.keys.end());
       boost::json::array paths(job.paths.begin(), job.paths.end());
       const std::string body =

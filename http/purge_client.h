@@ -63,8 +63,8 @@ class PurgeClient {
 
   // One attempt at making `target` drop what `job` names; requests for one job go out one
   // after another and the first failure ends the attempt. A job with nothing for the
-  // target's kind (no keys for kBan, no paths for kPurge, no keys for a {key} template) sends
-  // nothing and is OK.
+  // target's kind (no keys for kBan, no paths for kPurge or a {path} template, no keys for a
+  // {key} template, neither for a webhook) sends nothing and is OK.
   //   OK             every request was answered 2xx (a 404 to a PURGE too: nothing cached);
   //   kUnavailable   retry later: connection refused or reset, DNS failure, timeout, a 5xx,
   //                  408 or 429 (reason "purge_unavailable");

@@ -174,6 +174,17 @@ TEST_F(PurgeClientVarnishTest, BanMatchesWholeKeysOnly) {
   EXPECT_EQ(Fetch(path), "HIT") << Bans();
 }
 
+TEST_F(PurgeClientVarnishTest, BanOfAKeyThatWouldBeARegexIsRefused) {
+  const std::string path = "/avatar/" + md5_;
+  Fetch(path);
+  for (const std::string& key : {std::string("avatar-.*"), std::string("a|avatar"), key_ + "\\"}) {
+    Status s = purger_.Purge(Target("ban:" + base_), PurgeJob{{key}, {}});
+    EXPECT_EQ(s.code(), Code::kInvalidArgument) << key << ": " << s.ToString();
+    EXPECT_NE(s.message().find("HTTP 400"), std::string::npos) << s.message();
+  }
+  EXPECT_EQ(Fetch(path), "HIT") << Bans();
+}
+
 TEST_F(PurgeClientVarnishTest, PurgeDropsTheExactUrlWithAllItsVariants) {
   const std::string exact = "/avatar/" + md5_ + "?s=32&fm=auto";
   const std::string other = "/avatar/" + md5_ + "?s=64";
@@ -431,6 +442,9 @@ TEST(PurgeClientErrorTest, UnsendableKeysAndPathsAreRefusedBeforeSending) {
   // Nothing to do for the kind: no request, OK.
   EXPECT_TRUE(client.Purge(Target("ban:" + receiver.url()), PurgeJob{{}, {"/p"}}).ok());
   EXPECT_TRUE(client.Purge(Target("purge:" + receiver.url()), PurgeJob{{"k"}, {}}).ok());
+  EXPECT_TRUE(
+      client.Purge(Target("webhook:" + receiver.url() + "/{key}"), PurgeJob{{}, {"/p"}}).ok());
+  EXPECT_TRUE(client.Purge(Target("webhook:" + receiver.url()), PurgeJob{}).ok());
   EXPECT_TRUE(receiver.seen().empty());
 }
 
