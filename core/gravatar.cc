@@ -95,13 +95,10 @@ Result<AvatarQuery> ParseAvatarQuery(std::span<const std::pair<std::string, std:
       GLINT_RETURN_IF_ERROR(once(seen_size, key));
       int64_t n = 0;
       auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
-      if (value.empty() || p != value.data() + value.size()) {
-        // A number too long for int64 is still a number: clamp it like the others.
-        if (ec == std::errc::result_out_of_range)
-          n = value.starts_with('-') ? 1 : kAvatarMaxSize;
-        else
-          return Bad(key, "must be a whole number of pixels (1 to 2048)");
-      }
+      if (value.empty() || p != value.data() + value.size())
+        return Bad(key, "must be a whole number of pixels (1 to 2048)");
+      // A number too long for int64 is still a number: clamp it like the others.
+      if (ec == std::errc::result_out_of_range) n = value.starts_with('-') ? 1 : kAvatarMaxSize;
       q.size = static_cast<uint32_t>(std::clamp<int64_t>(n, 1, kAvatarMaxSize));
     } else if (key == "d" || key == "default") {
       GLINT_RETURN_IF_ERROR(once(seen_default, key));

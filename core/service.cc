@@ -329,7 +329,7 @@ Result<PhotoView> Service::AddPhoto(uint64_t user_id, uint64_t photo_id, const S
     user.active_photo = photo.id;
     user.avatar_updated_at = photo.created_at;
     batch.Put(Cf::kUsers, U64Key(user.id), user.Encode());
-    GLINT_ASSIGN_OR_RETURN(changed, EmailsShowing(user, photo.id));
+    GLINT_ASSIGN_OR_RETURN(changed, EmailsFollowingDefault(user));
   }
   GLINT_RETURN_IF_ERROR(CommitAvatarChange(batch, user_id, changed));
   if (photo_listener_) photo_listener_(photo.id);
@@ -446,7 +446,7 @@ Result<AccountView> Service::SetActivePhoto(const Principal& actor, uint64_t use
   user.avatar_updated_at = clock_.NowUnixSeconds();
   storage::WriteBatch batch;
   batch.Put(Cf::kUsers, U64Key(user.id), user.Encode());
-  GLINT_ASSIGN_OR_RETURN(auto changed, EmailsShowing(user, photo_id));
+  GLINT_ASSIGN_OR_RETURN(auto changed, EmailsFollowingDefault(user));
   GLINT_RETURN_IF_ERROR(CommitAvatarChange(batch, actor.user_id, changed));
   return View(user);
 }

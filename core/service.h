@@ -331,6 +331,9 @@ class Service {
   // account default when it is the user's active photo, and those that chose it.
   Result<std::vector<std::pair<std::string, std::string>>> EmailsShowing(const User& user,
                                                                          uint64_t photo_id) const;
+  // The verified emails of `user` that show the account's default avatar (whatever it is).
+  Result<std::vector<std::pair<std::string, std::string>>> EmailsFollowingDefault(
+      const User& user) const;
   Result<Photo> LoadPhoto(uint64_t photo_id) const;
   AccountView View(const User& u) const;
   // Validates bytes as an image and appends them as a blob owned by `user_id`.

@@ -182,6 +182,15 @@ Result<std::vector<std::pair<std::string, std::string>>> Service::EmailsShowing(
   return out;
 }
 
+Result<std::vector<std::pair<std::string, std::string>>> Service::EmailsFollowingDefault(
+    const User& user) const {
+  std::vector<std::pair<std::string, std::string>> out;
+  GLINT_ASSIGN_OR_RETURN(auto emails, LoadEmails(user));
+  for (const auto& [sha256, e] : emails)
+    if (e.photo_id == 0 && e.verified()) out.emplace_back(sha256, e.md5);
+  return out;
+}
+
 Result<AvatarRef> Service::ResolveAvatar(std::string_view hash) const {
   if (auto hit = avatars_.Find(hash)) return std::move(*hit);
   uint64_t generation = avatars_.Generation(hash);

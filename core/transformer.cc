@@ -189,7 +189,10 @@ asio::awaitable<Result<Variant>> Transformer::Get(SourceRef source, TransformSpe
     }
   }
 
-  co_return co_await Fly(key, [&]() -> asio::awaitable<Result<Variant>> {
+  // Named, not a temporary in the co_await: GCC 12 mishandles the lifetime of class-type
+  // temporaries across a suspension.
+  const std::function<asio::awaitable<Result<Variant>>()> render =
+      [&]() -> asio::awaitable<Result<Variant>> {
     auto source_bytes = co_await blobs_.ReadAsync(source.blob);
     if (!source_bytes.ok()) co_return source_bytes.status();
     std::optional<Result<Variant>> out = co_await asio::co_spawn(
@@ -199,14 +202,17 @@ asio::awaitable<Result<Variant>> Transformer::Get(SourceRef source, TransformSpe
         },
         asio::use_awaitable);
     co_return std::move(*out);
-  });
+  };
+  co_return co_await Fly(key, render);
 }
 
 asio::awaitable<Result<Variant>> Transformer::GetGenerated(
     std::string key, std::function<Result<codec::Rendered>()> render) {
+  const std::string etag = GeneratedEtag(key);
   key.insert(0, kGeneratedPrefix);
   if (auto hit = FindInMemory(key)) co_return *hit;
-  co_return co_await Fly(key, [&]() -> asio::awaitable<Result<Variant>> {
+  const std::function<asio::awaitable<Result<Variant>>()> work =
+      [&]() -> asio::awaitable<Result<Variant>> {
     std::optional<Result<Variant>> out = co_await asio::co_spawn(
         cpu_,
         [&]() -> asio::awaitable<std::optional<Result<Variant>>> {
@@ -214,13 +220,14 @@ asio::awaitable<Result<Variant>> Transformer::GetGenerated(
           if (!rendered.ok()) co_return Result<Variant>(rendered.status());
           ++renders_;
           Variant v{std::make_shared<const std::string>(std::move(rendered->bytes)),
-                    rendered->format, GeneratedEtag(key)};
+                    rendered->format, etag};
           Remember(key, v);
           co_return Result<Variant>(std::move(v));
         },
         asio::use_awaitable);
     co_return std::move(*out);
-  });
+  };
+  co_return co_await Fly(key, work);
 }
 
 std::string Transformer::GeneratedEtag(std::string_view key) {

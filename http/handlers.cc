@@ -535,6 +535,7 @@ awaitable<Response> Api::LegacyAvatar(RequestContext& ctx) {
   res.set(bhttp::field::location, target.buffer());
   res.set(bhttp::field::cache_control, "public, max-age=86400");
   res.set(bhttp::field::access_control_allow_origin, "*");
+  res.prepare_payload();  // Content-Length: 0
   co_return res;
 }
 
@@ -610,6 +611,7 @@ awaitable<Reply> Api::ServeDefault(RequestContext& ctx, const std::string& hash,
     case core::AvatarDefault::Kind::kRedirect: {
       Response res{bhttp::status::found, 11};
       res.set(bhttp::field::location, d.url);
+      res.prepare_payload();  // Content-Length: 0
       co_return res;
     }
     case core::AvatarDefault::Kind::kGenerated:
@@ -619,10 +621,13 @@ awaitable<Reply> Api::ServeDefault(RequestContext& ctx, const std::string& hash,
   const std::string key = core::GeneratedDefaultKey(d.style, hash, spec, query.initials);
   const std::string etag = core::Transformer::GeneratedEtag(key);
   if (NotModified(ctx.request, etag, modified)) co_return NotModifiedResponse(etag, {});
-  auto image = co_await transformer_.GetGenerated(
-      key, [style = d.style, hash, spec, initials = query.initials] {
-        return core::RenderDefaultAvatar(style, hash, spec, initials);
-      });
+  // A named function, not a temporary in the co_await: GCC 12 mishandles the lifetime of
+  // class-type temporaries across a suspension.
+  std::function<Result<codec::Rendered>()> render = [style = d.style, hash, spec,
+                                                     initials = query.initials] {
+    return core::RenderDefaultAvatar(style, hash, spec, initials);
+  };
+  auto image = co_await transformer_.GetGenerated(key, std::move(render));
   if (!image.ok()) co_return ErrorResponse(image.status());
   co_return RangedImageResponse(ctx.request, *image->bytes, image->format, etag, {});
 }

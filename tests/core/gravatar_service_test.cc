@@ -231,9 +231,9 @@ TEST_F(GravatarServiceTest, AnAddressBelongsToOneAccountButStaleClaimsLapse) {
   EXPECT_ERROR(service_->AddEmail(cy, cy.user_id, "ANN@example.com"), Code::kAlreadyExists,
                "email_taken");
   ASSERT_OK(service_->AddEmail(ann_, ann_id_, "shared@example.com"));
+  // A claim whose token is still valid holds.
   EXPECT_ERROR(service_->AddEmail(cy, cy.user_id, "shared@example.com"), Code::kAlreadyExists,
-               "email_taken")
-      << "a claim whose token is still valid holds";
+               "email_taken");
   EXPECT_ERROR(service_->AddEmail(ann_, ann_id_, "shared@example.com"), Code::kAlreadyExists,
                "email_taken");
   clock_.Advance(options_.email_token_ttl_seconds + 1);
@@ -313,8 +313,8 @@ TEST_F(GravatarServiceTest, PublicProfileShowsOnlyWhatTheOwnerSet) {
   bad.description = std::string(1001, 'x');
   EXPECT_ERROR(service_->SetProfile(ann_, ann_id_, bad), Code::kInvalidArgument, "invalid_profile");
   ASSERT_OK(service_->AddEmail(ann_, ann_id_, "new@example.com"));
-  EXPECT_ERROR(service_->GetPublicProfile(Sha("new@example.com")), Code::kNotFound, "unknown_hash")
-      << "an unverified address has no profile";
+  // An unverified address has no profile.
+  EXPECT_ERROR(service_->GetPublicProfile(Sha("new@example.com")), Code::kNotFound, "unknown_hash");
   EXPECT_ERROR(service_->GetPublicProfile(Sha("nobody@example.com")), Code::kNotFound,
                "unknown_hash");
 }

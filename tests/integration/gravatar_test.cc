@@ -5,6 +5,9 @@
 // caching validators and the API's rate limit.
 #include <openssl/evp.h>
 
+#include <chrono>
+#include <thread>
+
 #include <gtest/gtest.h>
 #include <boost/json.hpp>
 
@@ -12,6 +15,7 @@
 #include "tests/testutil/http_client.h"
 #include "tests/testutil/images.h"
 #include "tests/testutil/process.h"
+#include "tests/testutil/varnish.h"
 
 namespace glint {
 namespace {
@@ -206,9 +210,9 @@ TEST_F(GravatarTest, GeneratedDefaultsAreDrawnAtTheRequestedSize) {
       client_->Get("/avatar/" + nobody + "?d=https%3A%2F%2Fexample.com%2Fimages%2Fdefault.png");
   EXPECT_EQ(redirect.status, 302);
   EXPECT_EQ(redirect.Header("location"), "https://example.com/images/default.png");
-  for (const std::string& refused :
+  for (std::string_view refused :
        {"d=ftp%3A%2F%2Fexample.com%2Fa.png", "d=javascript%3Aalert(1)", "d=smiley"}) {
-    HttpResponse r = client_->Get("/avatar/" + nobody + "?" + refused);
+    HttpResponse r = client_->Get("/avatar/" + nobody + "?" + std::string(refused));
     EXPECT_EQ(r.status, 400) << refused;
     EXPECT_EQ(ErrorCode(r), "invalid_parameter") << refused;
   }
@@ -315,8 +319,8 @@ TEST_F(GravatarTest, ProfilesJsonAndJsonp) {
   ASSERT_EQ(jsonp.status, 200);
   EXPECT_EQ(jsonp.Header("content-type"), "application/javascript; charset=utf-8");
   EXPECT_EQ(jsonp.body.rfind("/**/window.show_1({", 0), 0u) << jsonp.body;
-  for (const std::string& evil : {"alert(1)", "a;b", "%3Cscript%3E", "1abc", "a..b"}) {
-    HttpResponse r = client_->Get("/" + hash + ".json?callback=" + evil);
+  for (std::string_view evil : {"alert(1)", "a;b", "%3Cscript%3E", "1abc", "a..b"}) {
+    HttpResponse r = client_->Get("/" + hash + ".json?callback=" + std::string(evil));
     EXPECT_EQ(r.status, 400) << evil;
     EXPECT_EQ(ErrorCode(r), "invalid_callback") << evil;
   }
@@ -384,7 +388,8 @@ TEST_F(GravatarTest, EmailsAreVerifiedBeforeTheirAvatarShows) {
   EXPECT_EQ(client_->Get("/avatar/" + Sha("main@example.com")).body, shown);
   HttpResponse listed = client_->Get("/v3/me/avatars?selected_email_hash=" + work, Bearer(token));
   ASSERT_EQ(listed.status, 200) << listed.body;
-  for (const json::value& a : Parse(listed).as_array())
+  const json::value avatars = Parse(listed);
+  for (const json::value& a : avatars.as_array())
     EXPECT_EQ(a.at("selected").as_bool(), a.at("image_id").as_string() == second);
   HttpResponse assoc =
       client_->Get("/v3/me/associated-email?email_hash=" + Md5("work@example.com"), Bearer(token));
@@ -455,6 +460,50 @@ TEST_F(GravatarTest, ManagementIsRateLimitedImagesAreNot) {
       << "profiles are limited like the API";
   for (int i = 0; i < 50; ++i)
     ASSERT_EQ(client_->Get("/avatar/" + Md5("busy@example.com")).status, 200) << "never images";
+}
+
+// The issue's CDN proof: Varnish in front of glint caches the avatar; changing the active
+// photo reaches a viewer through Varnish within a second, through glint's purge worker.
+TEST_F(GravatarTest, ThroughVarnishAChangeShowsWithinASecond) {
+  if (testutil::VarnishdPath().empty()) GTEST_SKIP() << testutil::kVarnishMissing;
+  testutil::Varnish varnish(1);  // pointed at glint once glint runs
+  ASSERT_NE(varnish.port(), 0) << varnish.log();
+  Start({"--purge-targets", "ban:http://127.0.0.1:" + std::to_string(varnish.port())});
+  ASSERT_TRUE(varnish.Repoint(server_->port())) << varnish.log();
+  std::string token = User("vee@example.com");
+  Upload(token, testutil::MakeJpeg(64, 64));
+  const std::string second = Upload(token, testutil::MakePng(48, 48));
+
+  HttpClient through(varnish.port());
+  const std::vector<std::string> urls = {"/avatar/" + Md5("vee@example.com") + "?s=40",
+                                         "/avatar/" + Sha("vee@example.com"),
+                                         "/" + Md5("vee@example.com") + ".json"};
+  std::vector<std::string> before;
+  for (const std::string& url : urls) {
+    HttpResponse miss = through.Get(url);
+    ASSERT_EQ(miss.status, 200) << url << " " << miss.body;
+    EXPECT_EQ(miss.Header("x-cache"), "MISS") << url;
+    HttpResponse hit = through.Get(url);
+    EXPECT_EQ(hit.Header("x-cache"), "HIT") << url << ": the second fetch is a cache hit";
+    EXPECT_EQ(hit.body, miss.body);
+    EXPECT_TRUE(hit.Header("surrogate-key").empty()) << "the VCL keeps the keys to itself";
+    before.push_back(hit.body);
+  }
+
+  HttpResponse set = client_->Request(
+      "PUT", "/v1/me/avatar", json::serialize(json::object{{"photo_id", second}}), Bearer(token));
+  ASSERT_EQ(set.status, 200) << set.body;
+  const auto changed = std::chrono::steady_clock::now();
+  for (size_t i = 0; i < 2; ++i) {  // the two image URLs
+    std::string now;
+    while (std::chrono::steady_clock::now() - changed < std::chrono::seconds(1)) {
+      now = through.Get(urls[i]).body;
+      if (now != before[i]) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    EXPECT_NE(now, before[i]) << urls[i] << ": still the old image a second after the change";
+    EXPECT_EQ(now, client_->Get(urls[i]).body) << urls[i] << ": the new image, as glint serves it";
+  }
 }
 
 }  // namespace

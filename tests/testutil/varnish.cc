@@ -60,18 +60,8 @@ Varnish::Varnish(uint16_t backend_port)
     ADD_FAILURE() << kVarnishMissing;
     return;
   }
-  // The shipped VCL with its documented default backend port replaced.
-  const std::string source = SourceDir() + "/deploy/varnish/glint.vcl";
-  std::string vcl = ReadFileOrEmpty(source);
-  static constexpr std::string_view kDefaultPort = ".port = \"8080\";";
-  size_t at = vcl.find(kDefaultPort);
-  if (at == std::string::npos) {
-    ADD_FAILURE() << source << " has no " << kDefaultPort << " to point at the test's glint";
-    return;
-  }
-  vcl.replace(at, kDefaultPort.size(), ".port = \"" + std::to_string(backend_port) + "\";");
-  const std::string vcl_path = temp_.path() + "/glint.vcl";
-  std::ofstream(vcl_path) << vcl;
+  const std::string vcl_path = WriteVcl(backend_port);
+  if (vcl_path.empty()) return;
 
   // -F: stay in the foreground, so the ChildProcess is the manager and SIGTERM stops both
   // it and its worker child. Listening and management ports are picked by the kernel; the
@@ -94,6 +84,30 @@ Varnish::Varnish(uint16_t backend_port)
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   ADD_FAILURE() << "varnishd did not start; its log:\n" << log();
+}
+
+std::string Varnish::WriteVcl(uint16_t backend_port) {
+  // The shipped VCL with its documented default backend port replaced.
+  const std::string source = SourceDir() + "/deploy/varnish/glint.vcl";
+  std::string vcl = ReadFileOrEmpty(source);
+  static constexpr std::string_view kDefaultPort = ".port = \"8080\";";
+  size_t at = vcl.find(kDefaultPort);
+  if (at == std::string::npos) {
+    ADD_FAILURE() << source << " has no " << kDefaultPort << " to point at the test's glint";
+    return {};
+  }
+  vcl.replace(at, kDefaultPort.size(), ".port = \"" + std::to_string(backend_port) + "\";");
+  const std::string vcl_path = temp_.path() + "/glint-" + std::to_string(++vcl_count_) + ".vcl";
+  std::ofstream(vcl_path) << vcl;
+  return vcl_path;
+}
+
+bool Varnish::Repoint(uint16_t backend_port) {
+  const std::string path = WriteVcl(backend_port);
+  if (path.empty()) return false;
+  const std::string name = "glint" + std::to_string(vcl_count_);
+  if (Admin({"vcl.load", name, path}).empty()) return false;
+  return !Admin({"vcl.use", name}).empty();
 }
 
 Varnish::~Varnish() {

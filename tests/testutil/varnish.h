@@ -38,12 +38,19 @@ class Varnish {
   // Runs `varnishadm -n <dir> args...` and returns what it printed ("" if it failed):
   // Admin({"ban.list"}) for a failure message.
   std::string Admin(const std::vector<std::string>& args) const;
+  // Loads and uses the shipped VCL again with 127.0.0.1:`backend_port` as the backend (for
+  // a glint started after Varnish, e.g. one told to purge this Varnish). False on failure.
+  bool Repoint(uint16_t backend_port);
 
  private:
+  // Writes the shipped VCL for `backend_port` into the temp dir; its path, "" on failure.
+  std::string WriteVcl(uint16_t backend_port);
+
   TempDir temp_;
   std::string work_dir_;
   std::string log_path_;
   uint16_t port_ = 0;
+  int vcl_count_ = 0;
   std::unique_ptr<ChildProcess> process_;
 };
 
