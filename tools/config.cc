@@ -23,6 +23,7 @@
 
 #include "base/hex.h"
 #include "base/log.h"
+#include "core/email.h"
 #include "storage/blob_store.h"
 #include "storage/db.h"
 
@@ -634,6 +635,33 @@ int AdminCreateUser(Config config, const std::string& email, const std::string& 
       {"id", account->id},
       {"email", account->email},
       {"hashes", boost::json::object{{"md5", account->md5_hex}, {"sha256", account->sha256_hex}}}};
+  std::cout << boost::json::serialize(o) << "\n";
+  return 0;
+}
+
+int AdminEmailToken(Config config, const std::string& email) {
+  auto fail = [](const Status& s) {
+    std::cerr << "glint admin: " << s.ToString() << "\n";
+    return 1;
+  };
+  auto normalized = core::NormalizeEmail(email);
+  if (!normalized.ok()) return fail(normalized.status());
+  const core::EmailHashes hashes = core::HashEmail(*normalized);
+  auto stack = OpenStack(config);
+  if (!stack.ok()) return fail(stack.status());
+  core::Service& service = *(*stack)->service;
+  auto owner = service.ResolveAvatar(hashes.sha256);
+  if (!owner.ok()) return fail(owner.status());
+  if (owner->missing == "unknown_hash")
+    return fail(NotFound("no account has the address " + *normalized, "email_not_found"));
+  auto sent = service.ResendVerification(core::Principal::Admin(), owner->user_id, hashes.sha256);
+  if (!sent.ok()) return fail(sent.status());
+  std::string verify = config.api.public_url.empty() ? "http://<glint>" : config.api.public_url;
+  verify += "/v1/emails/verify?token=" + sent->token;
+  boost::json::object o{{"email", sent->email.address},
+                        {"token", sent->token},
+                        {"expires_unix", sent->expires},
+                        {"verify_url", verify}};
   std::cout << boost::json::serialize(o) << "\n";
   return 0;
 }

@@ -68,6 +68,9 @@ int Serve(Config config);
 // `glint admin create-user`: creates an account directly in the data directory (the server
 // must not be running on it). Prints the account as JSON. Returns the exit code.
 int AdminCreateUser(Config config, const std::string& email, const std::string& password);
+// `glint admin email-token`: a fresh verification token for an unverified address, printed
+// as JSON with how to use it (the server must not be running on the data directory).
+int AdminEmailToken(Config config, const std::string& email);
 // `glint admin token`: prints the admin token (making it if missing).
 int AdminToken(Config config);
 

@@ -55,6 +55,12 @@ int main(int argc, char** argv) {
   create_user->add_option("--email", email, "the account's email")->required();
   create_user->add_option("--password", password, "its password (at least 8 bytes)")->required();
   AddConfigFlags(create_user, flags, config_file);
+  CLI::App* email_token = admin->add_subcommand(
+      "email-token",
+      "issue a fresh verification token for an unverified email and print it, for "
+      "self-hosters without mail (the server must be stopped)");
+  email_token->add_option("--email", email, "the address to verify")->required();
+  AddConfigFlags(email_token, flags, config_file);
   CLI::App* token =
       admin->add_subcommand("token", "print the admin bearer token (made if missing)");
   AddConfigFlags(token, flags, config_file);
@@ -104,6 +110,7 @@ int main(int argc, char** argv) {
   if (create_user->parsed())
     return glint::tools::AdminCreateUser(std::move(config), email, password);
   if (token->parsed()) return glint::tools::AdminToken(std::move(config));
+  if (email_token->parsed()) return glint::tools::AdminEmailToken(std::move(config), email);
   if (fsck->parsed()) return glint::tools::AdminFsck(config, repair);
   if (rebuild_index->parsed()) return glint::tools::AdminRebuildIndex(config);
   return 2;

@@ -440,6 +440,28 @@ TEST_F(GravatarTest, SignUpsMustVerifyTheirAddress) {
   EXPECT_EQ(client_->Get("/avatar/" + Md5("new@example.com") + "?d=404").status, 200);
 }
 
+// Without mail and without reading the log: `glint admin email-token` on the stopped server.
+TEST_F(GravatarTest, AdminCliHandsOutAVerificationToken) {
+  Start({"--open-registration", "true"});
+  const std::string creds = R"({"email":"cli@example.com","password":"correct horse battery"})";
+  ASSERT_EQ(client_->Request("POST", "/v1/accounts", creds).status, 201);
+  ASSERT_EQ(server_->Stop(), 0);
+  const std::string out = dir_.path() + "/email-token.out";
+  testutil::ChildProcess cli({testutil::GlintBinary(), "admin", "email-token", "--data-dir",
+                              dir_.path() + "/var", "--email", "CLI@example.com"},
+                             out);
+  ASSERT_EQ(cli.Stop(0, std::chrono::seconds(30)), 0) << testutil::ReadFileOrEmpty(out);
+  const std::string printed = testutil::ReadFileOrEmpty(out);
+  const size_t json_at = printed.rfind("{\"email\"");
+  ASSERT_NE(json_at, std::string::npos) << printed;
+  const json::value answer = json::parse(printed.substr(json_at));
+  const std::string token(answer.at("token").as_string());
+  EXPECT_EQ(token.substr(0, 4), "gev_");
+  server_->Restart();
+  client_ = std::make_unique<HttpClient>(server_->port());
+  EXPECT_EQ(client_->Get("/v1/emails/verify?token=" + token).status, 200);
+}
+
 TEST_F(GravatarTest, ManagementIsRateLimitedImagesAreNot) {
   Start({"--api-rate-limit", "1", "--api-rate-burst", "5"});
   std::string token = User("busy@example.com");  // 2 of the 5
