@@ -183,7 +183,16 @@ Api::Api(core::Service& service, core::Transformer& transformer, asio::thread_po
 
 std::optional<Response> Api::CheckRate(const RequestContext& ctx) {
   if (options_.api_rate_limit.per_second <= 0) return std::nullopt;
-  auto d = api_limiter_.Take(ctx.client, std::chrono::steady_clock::now());
+  std::string_view client = ctx.client;
+  if (options_.trust_forwarded_for) {
+    std::string_view forwarded = ctx.request["X-Forwarded-For"];
+    if (size_t comma = forwarded.rfind(','); comma != std::string_view::npos)
+      forwarded.remove_prefix(comma + 1);
+    while (!forwarded.empty() && forwarded.front() == ' ') forwarded.remove_prefix(1);
+    while (!forwarded.empty() && forwarded.back() == ' ') forwarded.remove_suffix(1);
+    if (!forwarded.empty()) client = forwarded;
+  }
+  auto d = api_limiter_.Take(client, std::chrono::steady_clock::now());
   if (d.allowed) return std::nullopt;
   Response res = ErrorResponse(bhttp::status::too_many_requests, "rate_limited",
                                "too many requests from this client; retry after " +

@@ -36,6 +36,10 @@ struct ApiOptions {
   // never limited. per_second 0 = unlimited.
   RateLimit api_rate_limit{20, 200};
   size_t rate_limit_clients = 100000;
+  // Behind a proxy (Varnish, nginx) every request comes from the proxy's address: with this
+  // set, the client is the last address in X-Forwarded-For (the one the nearest proxy saw).
+  // Only for a glint that proxies alone can reach; a client could otherwise pick its key.
+  bool trust_forwarded_for = false;
   uint64_t max_json_bytes = 64 << 10;
   // Writes and password hashes waiting for or running on the blocking pool; past it the
   // request is answered 503 (Retry-After) instead of queueing without bound.

@@ -164,6 +164,10 @@ const std::vector<Option>& AllOptions() {
       U("api_rate_burst", "requests a client may make at once before api_rate_limit applies",
         "200", 1, 1000000,
         [](Config& c, uint64_t n) { c.api.api_rate_limit.burst = static_cast<double>(n); }),
+      B("trust_forwarded_for",
+        "rate-limit by the last X-Forwarded-For address instead of the peer's (set it when "
+        "glint is reachable only through a proxy such as Varnish)",
+        "false", [](Config& c, bool b) { c.api.trust_forwarded_for = b; }),
       U("email_token_ttl", "seconds an email verification token stays valid", "86400", 60,
         30ull * 24 * 3600, [](Config& c, uint64_t n) {
           c.service.email_token_ttl_seconds = static_cast<int64_t>(n);

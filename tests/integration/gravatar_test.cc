@@ -482,6 +482,26 @@ TEST_F(GravatarTest, ManagementIsRateLimitedImagesAreNot) {
       << "profiles are limited like the API";
   for (int i = 0; i < 50; ++i)
     ASSERT_EQ(client_->Get("/avatar/" + Md5("busy@example.com")).status, 200) << "never images";
+  // Without trust_forwarded_for a client cannot pick its own key with the header.
+  EXPECT_EQ(client_
+                ->Get("/v1/me",
+                      {{"Authorization", "Bearer " + token}, {"X-Forwarded-For", "203.0.113.9"}})
+                .status,
+            429);
+}
+
+TEST_F(GravatarTest, BehindAProxyEachForwardedClientHasItsOwnLimit) {
+  Start({"--api-rate-limit", "1", "--api-rate-burst", "2", "--trust-forwarded-for", "true"});
+  auto from = [&](const std::string& address) {
+    return client_
+        ->Get("/v3/profiles/" + Sha("x@example.com"),
+              {{"X-Forwarded-For", "198.51.100.1, " + address}})
+        .status;
+  };
+  EXPECT_EQ(from("203.0.113.1"), 404);
+  EXPECT_EQ(from("203.0.113.1"), 404);
+  EXPECT_EQ(from("203.0.113.1"), 429) << "the address the proxy saw is the client";
+  EXPECT_EQ(from("203.0.113.2"), 404) << "another client behind the same proxy";
 }
 
 // The CDN proof: Varnish in front of glint caches the avatar; changing the active
