@@ -137,7 +137,11 @@ Result<AvatarQuery> ParseAvatarQuery(std::span<const std::pair<std::string, std:
 std::string GeneratedDefaultKey(codec::DefaultStyle style, std::string_view seed,
                                 const TransformSpec& spec, std::string_view initials) {
   std::string key(StyleKeyName(style));
-  key.append(":").append(HexEncode(seed)).append(":").append(spec.CanonicalKey());
+  // The silhouette and the transparent square draw the same pixels for every hash: one
+  // cache entry (and one ETag) serves them all.
+  const bool seeded =
+      style != codec::DefaultStyle::kMysteryPerson && style != codec::DefaultStyle::kBlank;
+  key.append(":").append(seeded ? HexEncode(seed) : "").append(":").append(spec.CanonicalKey());
   if (style == codec::DefaultStyle::kInitials) key.append(":").append(initials);
   return key;
 }

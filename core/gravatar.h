@@ -60,8 +60,9 @@ struct AvatarQuery {
 Result<AvatarQuery> ParseAvatarQuery(std::span<const std::pair<std::string, std::string>> params,
                                      const TransformLimits& limits);
 
-// The cache key of a generated default: style, seed, pixel size, format and quality,
-// initials. Two requests for the same pixels and encoding share it.
+// The cache key of a generated default: style, seed (except for mp and blank, which do not
+// depend on it), pixel size, format and quality, initials. Two requests for the same pixels
+// and encoding share it.
 std::string GeneratedDefaultKey(codec::DefaultStyle style, std::string_view seed,
                                 const TransformSpec& spec, std::string_view initials);
 

@@ -122,6 +122,14 @@ TEST(AvatarQueryTest, GeneratedKeysNameThePixelsAndEncoding) {
             GeneratedDefaultKey(codec::DefaultStyle::kRetro, seed, c->transform, ""));
   EXPECT_NE(GeneratedDefaultKey(codec::DefaultStyle::kInitials, seed, a->transform, "AB"),
             GeneratedDefaultKey(codec::DefaultStyle::kInitials, seed, a->transform, "CD"));
+  const std::string other(16, '\x02');
+  EXPECT_NE(GeneratedDefaultKey(codec::DefaultStyle::kRetro, seed, a->transform, ""),
+            GeneratedDefaultKey(codec::DefaultStyle::kRetro, other, a->transform, ""));
+  EXPECT_EQ(GeneratedDefaultKey(codec::DefaultStyle::kMysteryPerson, seed, a->transform, ""),
+            GeneratedDefaultKey(codec::DefaultStyle::kMysteryPerson, other, a->transform, ""))
+      << "the silhouette is the same for every hash: one cache entry, one ETag";
+  EXPECT_EQ(GeneratedDefaultKey(codec::DefaultStyle::kBlank, seed, a->transform, ""),
+            GeneratedDefaultKey(codec::DefaultStyle::kBlank, other, a->transform, ""));
   auto rendered = RenderDefaultAvatar(codec::DefaultStyle::kIdenticon, seed, c->transform, "");
   ASSERT_TRUE(rendered.ok()) << rendered.status().ToString();
   EXPECT_EQ(rendered->format, codec::Format::kPng);
