@@ -1,6 +1,7 @@
 # Shell helpers shared by the benchmark scripts that start servers (avatar.sh,
 # transform_http.sh). Sourced, not run. The sourcing script defines die() and sets the
-# globals these use: TMP, GLINT_PID, NGINX_PID, GLINT_PORT.
+# globals these use: TMP, GLINT_PID, NGINX_PID, GLINT_PORT (and VARNISH_PID if it starts
+# Varnish).
 
 # Stops a server we started, politely first; quiet if it already exited.
 stop_pid() {
@@ -18,16 +19,17 @@ stop_pid() {
 cleanup() {
   stop_pid "$GLINT_PID"
   stop_pid "$NGINX_PID"
+  stop_pid "${VARNISH_PID:-}"
   [[ -n "$TMP" ]] && rm -rf "$TMP"
 }
 
-# Two distinct free loopback ports, one per line. They stay free only until someone else
-# binds them, which on a quiet machine is good enough.
+# `n` (default 2) distinct free loopback ports, one per line. They stay free only until
+# someone else binds them, which on a quiet machine is good enough.
 free_ports() {
-  python3 - <<'EOF'
-import socket
+  python3 - "${1:-2}" <<'EOF'
+import socket, sys
 socks = []
-for _ in range(2):
+for _ in range(int(sys.argv[1])):
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     socks.append(s)
