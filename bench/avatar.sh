@@ -286,14 +286,12 @@ measure_firsts() {
     done < <(random_hashes "$FIRSTS")
     echo "$style-80 $(time_sequential "$GLINT_PORT" "${paths[@]}")" >>"$TMP/firsts"
   done
-  echo "avatar.sh: $BIG_FIRSTS first requests of d=retro&s=2048..." >&2
-  paths=()
-  while read -r h; do paths+=("/avatar/$h?d=retro&s=2048"); done < <(random_hashes "$BIG_FIRSTS")
-  echo "retro-2048 $(time_sequential "$GLINT_PORT" "${paths[@]}")" >>"$TMP/firsts"
-  echo "avatar.sh: $BIG_FIRSTS first requests of d=identicon&s=2048..." >&2
-  paths=()
-  while read -r h; do paths+=("/avatar/$h?d=identicon&s=2048"); done < <(random_hashes "$BIG_FIRSTS")
-  echo "identicon-2048 $(time_sequential "$GLINT_PORT" "${paths[@]}")" >>"$TMP/firsts"
+  for style in retro identicon; do
+    echo "avatar.sh: $BIG_FIRSTS first requests of d=$style&s=2048..." >&2
+    paths=()
+    while read -r h; do paths+=("/avatar/$h?d=$style&s=2048"); done < <(random_hashes "$BIG_FIRSTS")
+    echo "$style-2048 $(time_sequential "$GLINT_PORT" "${paths[@]}")" >>"$TMP/firsts"
+  done
 }
 
 # Phase 3 set-up: one identicon rendered by glint, its bytes copied to nginx.
