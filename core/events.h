@@ -32,6 +32,12 @@ namespace glint::core {
 
 // Event types (EventRecord::type).
 inline constexpr std::string_view kAvatarChanged = "AVATAR_CHANGED";
+inline constexpr std::string_view kPhotoRegistered = "PHOTO_REGISTERED";
+inline constexpr std::string_view kPhotoDeleted = "PHOTO_DELETED";
+inline constexpr std::string_view kPhotoTagged = "PHOTO_TAGGED";
+inline constexpr std::string_view kPhotoUntagged = "PHOTO_UNTAGGED";
+inline constexpr std::string_view kTagApproved = "TAG_APPROVED";
+inline constexpr std::string_view kMessageUnsent = "MESSAGE_UNSENT";
 
 class EventLog {
  public:

@@ -323,6 +323,7 @@ std::string EventRecord::Encode() const {
       .PutU64(4, actor)
       .PutU64(5, static_cast<uint64_t>(time))
       .PutBytes(6, payload)
+      .PutU64(7, recipient)
       .Finish();
 }
 
@@ -347,6 +348,9 @@ Result<EventRecord> EventRecord::Decode(std::string_view data) {
         break;
       case 6:
         e.payload = r.bytes();
+        break;
+      case 7:
+        e.recipient = r.u64();
         break;
       default:
         break;

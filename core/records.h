@@ -124,12 +124,13 @@ struct EmailTokenRecord {
 
 // events CF, key U64Key(seq): one entry of the durable event log (core/events.h).
 struct EventRecord {
-  uint64_t seq = 0;     // field 1 (also the key)
-  std::string type;     // field 2: "AVATAR_CHANGED", ...
-  std::string subject;  // field 3: what changed, e.g. the email's SHA-256 in hex
-  uint64_t actor = 0;   // field 4: the user who made the change; 0 = the system or an admin
-  int64_t time = 0;     // field 5: unix seconds
-  std::string payload;  // field 6: a JSON object with the event's details
+  uint64_t seq = 0;        // field 1 (also the key)
+  std::string type;        // field 2: "AVATAR_CHANGED", ...
+  std::string subject;     // field 3: what changed, e.g. the email's SHA-256 in hex
+  uint64_t actor = 0;      // field 4: the user who made the change; 0 = the system or an admin
+  int64_t time = 0;        // field 5: unix seconds
+  std::string payload;     // field 6: a JSON object with the event's details
+  uint64_t recipient = 0;  // field 7: the user the event notifies (0 = nobody)
 
   std::string Encode() const;
   static Result<EventRecord> Decode(std::string_view data);

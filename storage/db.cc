@@ -18,8 +18,9 @@ namespace {
 
 // On-disk names, indexed by Cf. Renaming one orphans its data: append only.
 constexpr std::array<const char*, static_cast<size_t>(Cf::kCount)> kCfNames = {
-    "users",    "email_hashes",   "photos", "user_photos", "blobs",        "uploads", "sessions",
-    "variants", "renditions_due", "emails", "user_emails", "email_tokens", "events",  "cursors",
+    "users",    "email_hashes", "photos",         "user_photos", "blobs",       "uploads",
+    "sessions", "variants",     "renditions_due", "emails",      "user_emails", "email_tokens",
+    "events",   "cursors",      "tags",           "tagged",      "badges",      "badge_senders",
 };
 
 const char* CfName(Cf cf) { return kCfNames[static_cast<size_t>(cf)]; }

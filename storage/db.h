@@ -42,6 +42,10 @@ enum class Cf : int {
   kEmailTokens,    // sha256(verification token) -> email token record (which email, expiry)
   kEvents,         // sequence (8 B BE) -> event record: the durable event log
   kCursors,        // consumer name -> sequence it has handled up to (8 B BE)
+  kTags,           // photo_id + tagged user_id -> tag record (core/records.h)
+  kTagged,         // tagged user_id + ordering key + photo_id -> (empty): photos a user is in
+  kBadges,         // receiver user_id -> badge record (count of distinct senders, last ack)
+  kBadgeSenders,   // receiver + sender -> (empty): senders counted since the last ack
   kCount,
 };
 
