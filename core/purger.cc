@@ -35,96 +35,35 @@ PurgeBatch PurgeBatchFor(const std::vector<EventRecord>& events) {
   return b;
 }
 
-Purger::Purger(EventLog& log, std::vector<Target> targets, PurgerOptions options)
-    : log_(log), options_(options) {
+Purger::Purger(EventLog& log, std::vector<Target> targets, PurgerOptions options) {
   for (Target& t : targets) {
-    auto w = std::make_unique<Worker>();
-    w->target = std::move(t);
-    workers_.push_back(std::move(w));
+    sent_.push_back(std::make_unique<std::atomic<uint64_t>>(0));
+    Follower::Deliver deliver = [send = std::move(t.send), sent = sent_.back().get()](
+                                    const std::vector<EventRecord>& events) -> Status {
+      PurgeBatch batch = PurgeBatchFor(events);
+      if (batch.keys.empty()) return Status::Ok();
+      Status s = send(batch);
+      if (s.ok()) ++*sent;
+      return s;
+    };
+    followers_.push_back(
+        std::make_unique<Follower>(log, "purge:" + t.name, std::move(deliver), options));
   }
 }
 
 Purger::~Purger() { Stop(); }
 
 void Purger::Start() {
-  stopping_ = false;
-  for (auto& w : workers_) w->thread = std::thread([this, w = w.get()] { Run(*w); });
+  for (auto& f : followers_) f->Start();
 }
 
 void Purger::Stop() {
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
-  }
-  stop_cv_.notify_all();
-  for (auto& w : workers_)
-    if (w->thread.joinable()) w->thread.join();
+  for (auto& f : followers_) f->Stop();
 }
 
 Purger::Stats Purger::stats(size_t target) const {
-  const Worker& w = *workers_.at(target);
-  return {w.sent.load(), w.failures.load(), w.cursor.load()};
-}
-
-bool Purger::Sleep(std::chrono::milliseconds d) {
-  std::unique_lock lock(mu_);
-  return !stop_cv_.wait_for(lock, d, [this] { return stopping_.load(); });
-}
-
-void Purger::Run(Worker& w) {
-  const std::string cursor_name = "purge:" + w.target.name;
-  uint64_t cursor = 0;
-  for (;;) {
-    auto stored = log_.Cursor(cursor_name);
-    if (stored.ok()) {
-      cursor = *stored;
-      break;
-    }
-    log::Error("purge target " + w.target.name + ": " + stored.status().ToString());
-    if (!Sleep(options_.max_backoff)) return;
-  }
-  if (cursor == 0) {
-    // A new target has nothing cached from before it was configured.
-    cursor = log_.Watermark();
-    if (Status s = log_.Commit(cursor_name, cursor); !s.ok())
-      log::Warn("purge target " + w.target.name + ": " + s.ToString());
-  }
-  w.cursor = cursor;
-  std::chrono::milliseconds backoff = options_.initial_backoff;
-  while (!stopping_) {
-    // Short waits, so Stop is noticed promptly.
-    if (!log_.WaitBeyond(cursor, std::chrono::milliseconds(200))) continue;
-    auto events = log_.Read(cursor, options_.batch_events);
-    if (!events.ok()) {
-      log::Error("purge target " + w.target.name + ": " + events.status().ToString());
-      if (!Sleep(backoff)) return;
-      backoff = std::min(backoff * 2, options_.max_backoff);
-      continue;
-    }
-    if (events->empty()) continue;
-    const uint64_t last = events->back().seq;
-    PurgeBatch batch = PurgeBatchFor(*events);
-    if (!batch.keys.empty()) {
-      Status s = w.target.send(batch);
-      if (!s.ok() && s.code() != Code::kInvalidArgument) {
-        ++w.failures;
-        log::Warn("purge target " + w.target.name + " failed (retrying in " +
-                  std::to_string(backoff.count()) + " ms): " + s.ToString());
-        if (!Sleep(backoff)) return;
-        backoff = std::min(backoff * 2, options_.max_backoff);
-        continue;
-      }
-      if (!s.ok())
-        log::Error("purge target " + w.target.name + " refused a purge (skipped): " + s.ToString());
-      else
-        ++w.sent;
-    }
-    backoff = options_.initial_backoff;
-    cursor = last;
-    w.cursor = cursor;
-    if (Status s = log_.Commit(cursor_name, cursor); !s.ok())
-      log::Warn("purge target " + w.target.name + ": cursor not saved: " + s.ToString());
-  }
+  const Follower::Stats s = followers_.at(target)->stats();
+  return {sent_.at(target)->load(), s.failures, s.cursor};
 }
 
 }  // namespace glint::core

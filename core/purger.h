@@ -3,28 +3,25 @@
 // changed (AVATAR_CHANGED), so a change shows within about a second instead of after
 // Cache-Control's max-age.
 //
-// Each target is its own consumer, with its own thread and its own cursor ("purge:<name>" in
-// the cursors CF): a dead target retries with exponential backoff and holds back only itself,
-// never the others and never the request that made the change. Delivery is at-least-once: a
-// crash between a purge and its cursor write repeats that purge, which is harmless.
-// A target that never committed a cursor starts at the log's current end.
+// Each target is its own consumer (core/follower.h), with its own thread and its own cursor
+// ("purge:<name>" in the cursors CF): a dead target retries with exponential backoff and holds
+// back only itself, never the others and never the request that made the change. Delivery is
+// at-least-once: a crash between a purge and its cursor write repeats that purge, which is
+// harmless. A target that never committed a cursor starts at the log's current end.
 //
 // Thread-safety: Start/Stop from one thread; Stats from any.
 #pragma once
 
 #include <atomic>
-#include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "base/status.h"
 #include "core/events.h"
+#include "core/follower.h"
 
 namespace glint::core {
 
@@ -38,11 +35,8 @@ struct PurgeBatch {
 // The AVATAR_CHANGED events of `events` as one de-duplicated batch (empty when none).
 PurgeBatch PurgeBatchFor(const std::vector<EventRecord>& events);
 
-struct PurgerOptions {
-  std::chrono::milliseconds initial_backoff{250};
-  std::chrono::milliseconds max_backoff{60000};
-  size_t batch_events = 200;  // events per purge request
-};
+// The follow loop's options (initial_backoff, max_backoff, batch_events: events per purge).
+using PurgerOptions = FollowerOptions;
 
 class Purger {
  public:
@@ -69,23 +63,10 @@ class Purger {
   Stats stats(size_t target) const;
 
  private:
-  struct Worker {
-    Target target;
-    std::thread thread;
-    std::atomic<uint64_t> sent{0};
-    std::atomic<uint64_t> failures{0};
-    std::atomic<uint64_t> cursor{0};
-  };
-  void Run(Worker& w);
-  // Sleeps up to `d` unless stopping; false when stopping.
-  bool Sleep(std::chrono::milliseconds d);
-
-  EventLog& log_;
-  PurgerOptions options_;
-  std::vector<std::unique_ptr<Worker>> workers_;
-  std::mutex mu_;
-  std::condition_variable stop_cv_;
-  std::atomic<bool> stopping_{false};
+  std::vector<std::unique_ptr<Follower>> followers_;
+  // Batches that had keys and were sent, per target (a batch without AVATAR_CHANGED sends
+  // nothing but still moves the cursor).
+  std::vector<std::unique_ptr<std::atomic<uint64_t>>> sent_;
 };
 
 }  // namespace glint::core
