@@ -1,10 +1,6 @@
 #include "http/purge_client.h"
 
-#include <curl/curl.h>
-
 #include <algorithm>
-#include <memory>
-#include <mutex>
 #include <utility>
 
 #include <boost/json.hpp>
@@ -13,18 +9,13 @@
 #include <boost/url/rfc/unreserved_chars.hpp>
 #include <boost/url/url_view.hpp>
 
+#include "http/curl_request.h"
+
 namespace glint::http {
 namespace {
 
 constexpr std::string_view kKeyPlaceholder = "{key}";
 constexpr std::string_view kPathPlaceholder = "{path}";
-// The start of an error answer is kept for the message; the status is what counts.
-constexpr size_t kMaxErrorBody = 200;
-
-void InitCurlOnce() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
 
 Status BadTarget(std::string_view spec, std::string_view why) {
   return InvalidArgument("purge target \"" + std::string(spec) + "\": " + std::string(why),
@@ -45,21 +36,6 @@ std::string Encode(std::string_view s) {
   return boost::urls::encode(s, boost::urls::unreserved_chars);
 }
 
-// Checks an absolute http(s) URL with a host; `base` also refuses a query and a fragment.
-// Returns an empty string when it is fine, else what is wrong.
-std::string CheckUrl(std::string_view url, bool base) {
-  auto parsed = boost::urls::parse_absolute_uri(url);
-  if (!parsed) return "not an absolute URL (" + parsed.error().message() + ")";
-  auto scheme = parsed->scheme_id();
-  if (scheme != boost::urls::scheme::http && scheme != boost::urls::scheme::https) {
-    return "only http and https URLs are supported";
-  }
-  if (!parsed->has_authority() || parsed->encoded_host().empty()) return "the URL has no host";
-  if (parsed->has_fragment()) return "the URL has a fragment";
-  if (base && parsed->has_query()) return "a ban or purge base URL takes no query";
-  return {};
-}
-
 // A key goes into a header and a path into a request line: visible ASCII only.
 bool Sendable(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c > ' ' && c < 127; });
@@ -70,86 +46,6 @@ std::string_view Base(std::string_view url) {
   if (url.ends_with('*')) url.remove_suffix(1);
   while (url.ends_with('/')) url.remove_suffix(1);
   return url;
-}
-
-struct CurlDeleter {
-  void operator()(CURL* e) const { curl_easy_cleanup(e); }
-  void operator()(curl_slist* l) const { curl_slist_free_all(l); }
-};
-
-size_t OnWrite(char* data, size_t size, size_t n, void* user) {
-  auto* body = static_cast<std::string*>(user);
-  const size_t len = size * n;
-  if (body->size() < kMaxErrorBody) body->append(data, std::min(len, kMaxErrorBody - body->size()));
-  return len;  // the rest is read and dropped
-}
-
-// One request; maps its transport result and status to the error vocabulary.
-Status Send(std::string_view method, const std::string& url,
-            const std::vector<std::string>& headers, const std::string* body,
-            std::chrono::milliseconds timeout, bool not_found_ok) {
-  const std::string what = "purge " + std::string(method) + " " + url;
-  std::unique_ptr<CURL, CurlDeleter> easy(curl_easy_init());
-  if (!easy) return Internal(what + ": curl_easy_init failed", "purge_unexpected");
-  std::unique_ptr<curl_slist, CurlDeleter> list;
-  for (const std::string& h : headers) {
-    curl_slist* next = curl_slist_append(list.get(), h.c_str());
-    if (!next) return Internal(what + ": out of memory", "purge_unexpected");
-    (void)list.release();
-    list.reset(next);
-  }
-  std::string response;
-  char error[CURL_ERROR_SIZE] = {};
-  CURL* e = easy.get();
-  curl_easy_setopt(e, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, error);
-  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(e, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1);
-  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(timeout.count()));
-  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
-  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, OnWrite);
-  curl_easy_setopt(e, CURLOPT_WRITEDATA, &response);
-  if (body) {
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, body->data());
-    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body->size()));
-  }
-  curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, std::string(method).c_str());  // copied by curl
-  curl_easy_setopt(e, CURLOPT_HTTPHEADER, list.get());
-
-  CURLcode result = curl_easy_perform(e);
-  if (result != CURLE_OK) {
-    std::string detail = what + ": " + (error[0] ? error : curl_easy_strerror(result));
-    switch (result) {
-      case CURLE_COULDNT_RESOLVE_PROXY:
-      case CURLE_COULDNT_RESOLVE_HOST:
-      case CURLE_COULDNT_CONNECT:
-      case CURLE_OPERATION_TIMEDOUT:
-      case CURLE_SEND_ERROR:
-      case CURLE_RECV_ERROR:
-      case CURLE_GOT_NOTHING:
-      case CURLE_PARTIAL_FILE:
-      case CURLE_SSL_CONNECT_ERROR:
-      case CURLE_HTTP2:
-      case CURLE_HTTP2_STREAM:
-      case CURLE_AGAIN:
-        return Unavailable(detail, "purge_unavailable");
-      case CURLE_PEER_FAILED_VERIFICATION:
-        return PermissionDenied(detail, "purge_tls");
-      default:
-        return Internal(detail, "purge_unexpected");
-    }
-  }
-  long code = 0;
-  curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
-  if ((code >= 200 && code < 300) || (not_found_ok && code == 404)) return Status();
-  std::string msg = what + ": HTTP " + std::to_string(code);
-  while (!response.empty() && (response.back() == '\n' || response.back() == '\r')) {
-    response.pop_back();
-  }
-  if (!response.empty()) msg += ": " + response;
-  if (code >= 500 || code == 408 || code == 429) return Unavailable(msg, "purge_unavailable");
-  return InvalidArgument(msg, "purge_rejected");
 }
 
 Status CheckKeys(const std::vector<std::string>& keys) {
@@ -189,7 +85,7 @@ Result<PurgeTarget> ParsePurgeTarget(std::string_view spec) {
   }
   std::string why;
   if (target.kind == PurgeTarget::Kind::kWebhook) {
-    why = CheckUrl(
+    why = HttpUrlProblem(
         ReplaceAll(ReplaceAll(std::string(url), kKeyPlaceholder, "k"), kPathPlaceholder, "p"),
         false);
   } else {
@@ -200,14 +96,14 @@ Result<PurgeTarget> ParsePurgeTarget(std::string_view spec) {
       }
       base.remove_suffix(1);
     }
-    why = CheckUrl(base, true);
+    why = HttpUrlProblem(base, true);
   }
   if (!why.empty()) return BadTarget(spec, why);
   target.url = std::string(url);
   return target;
 }
 
-PurgeClient::PurgeClient(std::chrono::milliseconds timeout) : timeout_(timeout) { InitCurlOnce(); }
+PurgeClient::PurgeClient(std::chrono::milliseconds timeout) : timeout_(timeout) { InitCurl(); }
 
 Status PurgeClient::Purge(const PurgeTarget& target, const PurgeJob& job) const {
   GLINT_RETURN_IF_ERROR(CheckKeys(job.keys));
@@ -217,13 +113,15 @@ Status PurgeClient::Purge(const PurgeTarget& target, const PurgeJob& job) const 
       if (job.keys.empty()) return Status();
       std::string header = "Surrogate-Key:";
       for (const std::string& k : job.keys) header += " " + k;
-      return Send("BAN", std::string(Base(target.url)) + "/", {header}, nullptr, timeout_, false);
+      return CurlRequest("purge", "BAN", std::string(Base(target.url)) + "/", {header}, nullptr,
+                         timeout_, false);
     }
     case PurgeTarget::Kind::kPurge: {
       const std::string_view suffix = target.url.ends_with('*') ? "*" : "";
       for (const std::string& p : job.paths) {
-        GLINT_RETURN_IF_ERROR(Send("PURGE", std::string(Base(target.url)) + p + std::string(suffix),
-                                   {}, nullptr, timeout_, true));
+        GLINT_RETURN_IF_ERROR(CurlRequest("purge", "PURGE",
+                                          std::string(Base(target.url)) + p + std::string(suffix),
+                                          {}, nullptr, timeout_, true));
       }
       return Status();
     }
@@ -252,7 +150,7 @@ Status PurgeClient::Purge(const PurgeTarget& target, const PurgeJob& job) const 
         urls.push_back(target.url);
       }
       for (const std::string& url : urls) {
-        GLINT_RETURN_IF_ERROR(Send("POST", url, headers, &body, timeout_, false));
+        GLINT_RETURN_IF_ERROR(CurlRequest("purge", "POST", url, headers, &body, timeout_, false));
       }
       return Status();
     }

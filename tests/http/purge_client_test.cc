@@ -5,23 +5,16 @@
 
 #include <openssl/evp.h>
 
-#include <deque>
 #include <mutex>
 #include <thread>
 
 #include <gtest/gtest.h>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 
 #include "tests/testutil/http_client.h"
 #include "tests/testutil/images.h"
 #include "tests/testutil/process.h"
+#include "tests/testutil/receiver.h"
 #include "tests/testutil/varnish.h"
 
 namespace glint::http {
@@ -30,10 +23,7 @@ namespace {
 using testutil::Headers;
 using testutil::HttpClient;
 using testutil::HttpResponse;
-namespace asio = boost::asio;
-namespace beast = boost::beast;
 namespace json = boost::json;
-using asio::ip::tcp;
 
 constexpr std::chrono::milliseconds kTimeout(2000);
 
@@ -256,73 +246,7 @@ TEST(ParsePurgeTargetTest, RefusesWhatItCannotSendTo) {
   }
 }
 
-// A tiny HTTP server on 127.0.0.1: records each request and answers `status` (or, when
-// `hang` is set, reads the request and never answers).
-class Receiver {
- public:
-  struct Seen {
-    std::string method, target, content_type, body;
-  };
-
-  explicit Receiver(int status = 200, bool hang = false) : status_(status), hang_(hang) {
-    acceptor_.open(tcp::v4());
-    acceptor_.bind(tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-    acceptor_.listen();
-    port_ = acceptor_.local_endpoint().port();
-    asio::co_spawn(io_, Serve(), asio::detached);
-    thread_ = std::thread([this] { io_.run(); });
-  }
-  ~Receiver() {
-    io_.stop();
-    thread_.join();
-  }
-
-  uint16_t port() const { return port_; }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
-  std::vector<Seen> seen() {
-    std::lock_guard lock(mu_);
-    return seen_;
-  }
-
- private:
-  asio::awaitable<void> Serve() {
-    for (;;) {
-      tcp::socket socket = co_await acceptor_.async_accept(asio::use_awaitable);
-      try {
-        beast::flat_buffer buffer;
-        beast::http::request<beast::http::string_body> req;
-        co_await beast::http::async_read(socket, buffer, req, asio::use_awaitable);
-        {
-          std::lock_guard lock(mu_);
-          seen_.push_back({std::string(req.method_string()), std::string(req.target()),
-                           std::string(req[beast::http::field::content_type]), req.body()});
-        }
-        if (hang_) {
-          hung_.push_back(std::move(socket));
-          continue;
-        }
-        beast::http::response<beast::http::string_body> res{
-            static_cast<beast::http::status>(status_), 11};
-        if (status_ != 204) res.body() = "answer " + std::to_string(status_) + "\n";
-        res.keep_alive(false);
-        res.prepare_payload();
-        co_await beast::http::async_write(socket, res, asio::use_awaitable);
-      } catch (const std::exception&) {
-        // The client went away; serve the next one.
-      }
-    }
-  }
-
-  const int status_;
-  const bool hang_;
-  asio::io_context io_;
-  tcp::acceptor acceptor_{io_};
-  uint16_t port_ = 0;
-  std::vector<tcp::socket> hung_;  // used only on the io_context's thread
-  std::mutex mu_;
-  std::vector<Seen> seen_;  // GUARDED_BY(mu_)
-  std::thread thread_;
-};
+using testutil::Receiver;
 
 TEST(PurgeClientWebhookTest, PostsOncePerKeyWithTheKeyEncodedAndTheWholeJob) {
   Receiver receiver;
