@@ -17,11 +17,14 @@ std::string UploadSigner::Sign(const UploadGrant& grant) const {
   std::string canonical = "glint-upload-v1\n" + grant.upload_id + "\n" +
                           std::to_string(grant.user_id) + "\n" + std::to_string(grant.expires) +
                           "\n" + std::to_string(grant.max_bytes);
+  return HmacSha256Hex(key_, canonical);
+}
+
+std::string HmacSha256Hex(std::string_view key, std::string_view data) {
   unsigned char mac[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  if (!HMAC(EVP_sha256(), key_.data(), static_cast<int>(key_.size()),
-            reinterpret_cast<const unsigned char*>(canonical.data()), canonical.size(), mac,
-            &len)) {
+  if (!HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+            reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac, &len)) {
     std::abort();  // only fails on allocation failure inside OpenSSL
   }
   return HexEncode(std::string_view(reinterpret_cast<const char*>(mac), len));

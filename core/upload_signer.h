@@ -39,6 +39,9 @@ class UploadSigner {
   std::string key_;
 };
 
+// Lower-case hex HMAC-SHA256 of `data` under `key` (OpenSSL).
+std::string HmacSha256Hex(std::string_view key, std::string_view data);
+
 // 128 random bits as 32 hex chars (libsodium randombytes).
 std::string NewUploadId();
 

@@ -73,6 +73,22 @@ Option B(std::string key, std::string help, std::string def,
           }};
 }
 
+// The non-empty items of `v` between `sep`s, spaces around them trimmed.
+std::vector<std::string> SplitList(const std::string& v, char sep) {
+  std::vector<std::string> items;
+  size_t pos = 0;
+  while (pos <= v.size() && !v.empty()) {
+    size_t end = v.find(sep, pos);
+    std::string item = v.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
+    while (!item.empty() && item.front() == ' ') item.erase(0, 1);
+    while (!item.empty() && item.back() == ' ') item.pop_back();
+    if (!item.empty()) items.push_back(std::move(item));
+    if (end == std::string::npos) break;
+    pos = end + 1;
+  }
+  return items;
+}
+
 Option S(std::string key, std::string help, std::string def,
          std::function<Status(Config&, const std::string&)> apply) {
   return {{std::move(key), std::move(help), std::move(def)}, std::move(apply)};
@@ -200,20 +216,10 @@ const std::vector<Option>& AllOptions() {
         "purge:http://nginx:8080, webhook:https://cdn.example/purge?key={key}",
         "", [](Config& c, const std::string& v) -> Status {
           c.purge_targets.clear();
-          size_t pos = 0;
-          while (pos <= v.size() && !v.empty()) {
-            size_t comma = v.find(',', pos);
-            std::string item =
-                v.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
-            while (!item.empty() && item.front() == ' ') item.erase(0, 1);
-            while (!item.empty() && item.back() == ' ') item.pop_back();
-            if (!item.empty()) {
-              auto t = http::ParsePurgeTarget(item);
-              if (!t.ok()) return InvalidArgument("purge_targets: " + t.status().message());
-              c.purge_targets.push_back(item);
-            }
-            if (comma == std::string::npos) break;
-            pos = comma + 1;
+          for (const std::string& item : SplitList(v, ',')) {
+            auto t = http::ParsePurgeTarget(item);
+            if (!t.ok()) return InvalidArgument("purge_targets: " + t.status().message());
+            c.purge_targets.push_back(item);
           }
           return Status::Ok();
         }),
@@ -223,6 +229,34 @@ const std::vector<Option>& AllOptions() {
         100, 3600000, [](Config& c, uint64_t n) {
           c.purger.max_backoff = std::chrono::milliseconds(n);
         }),
+      S("webhooks",
+        "space-separated webhook endpoints, each TYPE[,TYPE...]=URL or *=URL (every type): "
+        "AVATAR_CHANGED=https://app.example/hooks/avatar *=http://127.0.0.1:9000/events",
+        "", [](Config& c, const std::string& v) -> Status {
+          c.webhooks.clear();
+          for (const std::string& item : SplitList(v, ' ')) {
+            auto w = http::ParseWebhook(item);
+            if (!w.ok()) return InvalidArgument("webhooks: " + w.status().message());
+            c.webhooks.push_back(*w);
+          }
+          return Status::Ok();
+        }),
+      S("webhook_secret",
+        "key of the X-Glint-Signature HMAC-SHA256 on every webhook request (empty: unsigned)", "",
+        [](Config& c, const std::string& v) -> Status {
+          c.notifier.secret = v;
+          return Status::Ok();
+        }),
+      U("webhook_timeout_ms", "timeout of one webhook request", "5000", 100, 600000,
+        [](Config& c, uint64_t n) { c.webhook_timeout_ms = n; }),
+      U("webhook_max_backoff_ms", "longest wait between retries of a failing webhook endpoint",
+        "60000", 100, 3600000, [](Config& c, uint64_t n) {
+          c.notifier.follow.max_backoff = std::chrono::milliseconds(n);
+        }),
+      U("notify_window",
+        "seconds in which repeated webhook notifications to one recipient collapse into one "
+        "(0: every one is sent)",
+        "60", 0, 86400, [](Config& c, uint64_t n) { c.notifier.window = std::chrono::seconds(n); }),
       U("header_limit", "largest request header, bytes", "16384", 1024, 1 << 20,
         [](Config& c, uint64_t n) { c.server.header_limit = static_cast<uint32_t>(n); }),
       U("idle_timeout", "seconds to wait for a request header on an open connection", "60", 1, 3600,
@@ -453,10 +487,12 @@ struct Stack {
   std::unique_ptr<core::Service> service;
   // Declared last: destroyed first, joining renders that still write to the stores.
   std::unique_ptr<core::Transformer> transformer;
-  std::unique_ptr<core::RenditionWorker> renditions;  // only while serving
-  std::unique_ptr<storage::Compactor> compactor;      // only while serving
-  std::unique_ptr<http::PurgeClient> purge_client;    // only while serving
-  std::unique_ptr<core::Purger> purger;               // only while serving, with targets
+  std::unique_ptr<core::RenditionWorker> renditions;    // only while serving
+  std::unique_ptr<storage::Compactor> compactor;        // only while serving
+  std::unique_ptr<http::PurgeClient> purge_client;      // only while serving
+  std::unique_ptr<core::Purger> purger;                 // only while serving, with targets
+  std::unique_ptr<http::WebhookClient> webhook_client;  // only while serving, with webhooks
+  std::unique_ptr<core::Notifier> notifier;             // only while serving, with webhooks
 };
 
 Result<std::unique_ptr<Stack>> OpenStack(Config& config) {
@@ -610,6 +646,18 @@ int Serve(Config config) {
         std::make_unique<core::Purger>(*(*stack)->events, std::move(targets), config.purger);
     (*stack)->purger->Start();
   }
+  if (!config.webhooks.empty()) {
+    (*stack)->webhook_client =
+        std::make_unique<http::WebhookClient>(std::chrono::milliseconds(config.webhook_timeout_ms));
+    (*stack)->notifier = std::make_unique<core::Notifier>(
+        *(*stack)->events, (*stack)->clock, config.webhooks,
+        [client = (*stack)->webhook_client.get()](const core::WebhookEndpoint& e,
+                                                  const core::WebhookDelivery& d) {
+          return client->Post(e, d);
+        },
+        config.notifier);
+    (*stack)->notifier->Start();
+  }
   server->Run();
   // Handlers still on the blocking pool finish their writes before the stores close.
   blocking.join();
@@ -618,6 +666,7 @@ int Serve(Config config) {
   if ((*stack)->compactor) (*stack)->compactor->Stop();
   if ((*stack)->tiering) (*stack)->tiering->Stop();
   if ((*stack)->purger) (*stack)->purger->Stop();
+  if ((*stack)->notifier) (*stack)->notifier->Stop();
   server.reset();
   stack->reset();
   log::Info("glint stopped cleanly");

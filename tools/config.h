@@ -11,6 +11,7 @@
 
 #include "base/status.h"
 #include "core/events.h"
+#include "core/notifier.h"
 #include "core/purger.h"
 #include "core/renditions.h"
 #include "core/service.h"
@@ -19,6 +20,7 @@
 #include "http/purge_client.h"
 #include "http/server.h"
 #include "http/smtp_mailer.h"
+#include "http/webhook_client.h"
 #include "storage/blob_store.h"
 #include "storage/compactor.h"
 #include "storage/s3_client.h"
@@ -42,6 +44,9 @@ struct Config {
   std::vector<std::string> purge_targets;  // http/purge_client.h ParsePurgeTarget specs
   core::PurgerOptions purger;
   uint64_t purge_timeout_ms = 5000;
+  std::vector<core::WebhookEndpoint> webhooks;  // http/webhook_client.h ParseWebhook specs
+  core::NotifierOptions notifier;
+  uint64_t webhook_timeout_ms = 5000;
   unsigned blocking_threads = 4;
   std::string log_level = "info";
   uint64_t kdf_memlimit_kib = 0;  // 0 = libsodium's INTERACTIVE limits
