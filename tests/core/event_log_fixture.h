@@ -1,5 +1,5 @@
-// A fixture for consumers of the event log: a fresh Db and EventLog in a temp dir, a manual
-// clock, and Append() to write events as a change would.
+// A fixture for consumers of the event log: a fresh Db and EventLog in a temp dir holding one
+// event, a manual clock, and Append() to write events as a change would.
 #pragma once
 #include "core/events.h"
 
@@ -41,6 +41,9 @@ class EventLogTest : public ::testing::Test {
     auto log = EventLog::Open(*db_, clock_);
     ASSERT_TRUE(log.ok()) << log.status().ToString();
     log_ = std::move(*log);
+    // History: the watermark is above 0, so a consumer that started (its cursor is the
+    // watermark) differs from one whose thread has yet to read its cursor (0).
+    Append("HISTORY");
   }
   void TearDown() override {
     log_.reset();
