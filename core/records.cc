@@ -1,5 +1,6 @@
 #include "core/records.h"
 
+#include <bit>
 #include <cassert>
 
 #include "storage/record.h"
@@ -40,6 +41,9 @@ std::string User::Encode() const {
       .PutBytes(13, profile.job_title)
       .PutBytes(14, profile.company)
       .PutBytes(15, profile.url)
+      .PutU64(16, static_cast<uint64_t>(tag_policy_photos))
+      .PutU64(17, static_cast<uint64_t>(tag_policy_me))
+      .PutU64(18, tag_approval ? 1 : 0)
       .Finish();
 }
 
@@ -92,6 +96,16 @@ Result<User> User::Decode(std::string_view data) {
       case 15:
         u.profile.url = r.bytes();
         break;
+      // A value this code does not know (a policy added later) reads as the strictest one.
+      case 16:
+        u.tag_policy_photos = r.u64() == 0 ? PhotoTagPolicy::kViewers : PhotoTagPolicy::kOnlyMe;
+        break;
+      case 17:
+        u.tag_policy_me = r.u64() == 0 ? MeTagPolicy::kAnyone : MeTagPolicy::kNobody;
+        break;
+      case 18:
+        u.tag_approval = r.u64() != 0;
+        break;
       default:
         break;
     }
@@ -117,11 +131,13 @@ std::string Photo::Encode() const {
       .PutBytes(14, blurhash)
       .PutBytes(15, alt_text)
       .PutU64(16, static_cast<uint64_t>(updated_at))
+      .PutU64(17, static_cast<uint64_t>(visibility))
       .Finish();
 }
 
 Result<Photo> Photo::Decode(std::string_view data) {
   Photo p;
+  p.visibility = Visibility::kPrivate;  // what a record without field 17 was
   GLINT_RETURN_IF_ERROR(ReadFields(data, "photo", [&](const RecordReader& r) {
     switch (r.field()) {
       case 1:
@@ -171,6 +187,9 @@ Result<Photo> Photo::Decode(std::string_view data) {
         break;
       case 16:
         p.updated_at = static_cast<int64_t>(r.u64());
+        break;
+      case 17:  // an unknown value reads as the stricter one
+        p.visibility = r.u64() == 1 ? Visibility::kPublic : Visibility::kPrivate;
         break;
       default:
         break;
@@ -357,6 +376,73 @@ Result<EventRecord> EventRecord::Decode(std::string_view data) {
     }
   }));
   return e;
+}
+
+std::string TagRecord::Encode() const {
+  return RecordWriter()
+      .PutU64(1, photo_id)
+      .PutU64(2, user_id)
+      .PutU64(3, tagger)
+      .PutU64(4, std::bit_cast<uint64_t>(box.x))
+      .PutU64(5, std::bit_cast<uint64_t>(box.y))
+      .PutU64(6, std::bit_cast<uint64_t>(box.w))
+      .PutU64(7, std::bit_cast<uint64_t>(box.h))
+      .PutU64(8, static_cast<uint64_t>(created_at))
+      .PutU64(9, approved ? 1 : 0)
+      .PutU64(10, static_cast<uint64_t>(updated_at))
+      .Finish();
+}
+
+Result<TagRecord> TagRecord::Decode(std::string_view data) {
+  TagRecord t;
+  GLINT_RETURN_IF_ERROR(ReadFields(data, "tag", [&](const RecordReader& r) {
+    switch (r.field()) {
+      case 1:
+        t.photo_id = r.u64();
+        break;
+      case 2:
+        t.user_id = r.u64();
+        break;
+      case 3:
+        t.tagger = r.u64();
+        break;
+      case 4:
+        t.box.x = std::bit_cast<double>(r.u64());
+        break;
+      case 5:
+        t.box.y = std::bit_cast<double>(r.u64());
+        break;
+      case 6:
+        t.box.w = std::bit_cast<double>(r.u64());
+        break;
+      case 7:
+        t.box.h = std::bit_cast<double>(r.u64());
+        break;
+      case 8:
+        t.created_at = static_cast<int64_t>(r.u64());
+        break;
+      case 9:
+        t.approved = r.u64() != 0;
+        break;
+      case 10:
+        t.updated_at = static_cast<int64_t>(r.u64());
+        break;
+      default:
+        break;
+    }
+  }));
+  return t;
+}
+
+std::string TagKey(uint64_t photo_id, uint64_t user_id) {
+  return storage::U64PairKey(photo_id, user_id);
+}
+
+std::string TaggedKey(const TagRecord& tag) {
+  std::string key = storage::U64Key(tag.user_id);
+  storage::AppendU64BE(key, ~static_cast<uint64_t>(tag.created_at));
+  storage::AppendU64BE(key, ~tag.photo_id);
+  return key;
 }
 
 std::string SessionRecord::Encode() const {

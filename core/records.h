@@ -28,6 +28,18 @@ struct Profile {
   bool operator==(const Profile&) const = default;
 };
 
+// Who may tag people in a user's photos (User field 16; 0, the default, is kViewers).
+enum class PhotoTagPolicy : uint8_t {
+  kViewers = 0,  // anyone who can see the photo
+  kOnlyMe = 1,   // only the owner
+};
+// Who may tag a user (User field 17; 0, the default, is kAnyone). Tagging oneself is always
+// allowed. (Until follows exist there is no "people I follow".)
+enum class MeTagPolicy : uint8_t {
+  kAnyone = 0,
+  kNobody = 1,
+};
+
 // users CF, key U64Key(id).
 struct User {
   uint64_t id = 0;                // field 1
@@ -39,6 +51,9 @@ struct User {
   std::string sha256;             // field 7: raw 32 bytes
   int64_t avatar_updated_at = 0;  // field 8: last change of the account-wide avatar
   Profile profile;                // fields 9..15
+  PhotoTagPolicy tag_policy_photos = PhotoTagPolicy::kViewers;  // field 16
+  MeTagPolicy tag_policy_me = MeTagPolicy::kAnyone;             // field 17
+  bool tag_approval = false;  // field 18: others' tags of this user wait for their approval
 
   std::string Encode() const;
   static Result<User> Decode(std::string_view data);
@@ -52,6 +67,13 @@ struct CameraFacts {
   std::string taken_at;  // ISO 8601, the camera's local time, "+hh:mm" when recorded
 
   bool operator==(const CameraFacts&) const = default;
+};
+
+// Who may see a photo (Photo field 17). On disk 0 is private: a photo written before the
+// field existed was shown to its owner alone, and still is; new photos are public.
+enum class Visibility : uint8_t {
+  kPrivate = 0,  // its owner (and admins) only; others are told it does not exist
+  kPublic = 1,   // anyone, logged in or not, who knows its id
 };
 
 // photos CF, key U64Key(id).
@@ -69,7 +91,8 @@ struct Photo {
   CameraFacts camera;                              // fields 11 (make), 12 (model), 13 (taken_at)
   std::string blurhash;    // field 14: set by the background renditions; "" until then
   std::string alt_text;    // field 15: the owner's description of the image (Gravatar's alt_text)
-  int64_t updated_at = 0;  // field 16: last change of rating or alt text (0 = never)
+  int64_t updated_at = 0;  // field 16: last change of rating, alt text or visibility
+  Visibility visibility = Visibility::kPublic;  // field 17 (absent: kPrivate, see above)
 
   std::string Encode() const;
   static Result<Photo> Decode(std::string_view data);
@@ -135,6 +158,40 @@ struct EventRecord {
   std::string Encode() const;
   static Result<EventRecord> Decode(std::string_view data);
 };
+
+// A tag's box, in fractions 0..1 of the upright image (EXIF orientation applied): its left
+// and top edges, width and height. Valid when every number is finite, w and h are above 0,
+// and x + w and y + h are at most 1 (core/service.h ValidTagBox).
+struct TagBox {
+  double x = 0;
+  double y = 0;
+  double w = 0;
+  double h = 0;
+
+  bool operator==(const TagBox&) const = default;
+};
+
+// tags CF, key U64PairKey(photo_id, user_id): one person tagged in one photo. Each tag has a
+// row in the tagged CF too (docs/formats.md), written and deleted in the same batch.
+struct TagRecord {
+  uint64_t photo_id = 0;   // field 1
+  uint64_t user_id = 0;    // field 2: who is tagged
+  uint64_t tagger = 0;     // field 3: who tagged them
+  TagBox box;              // fields 4..7: x, y, w, h as the bits of IEEE 754 binary64
+  int64_t created_at = 0;  // field 8: unix seconds; also orders the tagged CF
+  bool approved = false;   // field 9: 0 pending (awaiting the tagged user), 1 approved
+  int64_t updated_at = 0;  // field 10: last move of the box or approval (0 = never)
+
+  std::string Encode() const;
+  static Result<TagRecord> Decode(std::string_view data);
+};
+
+// The keys of a tag's two rows (docs/formats.md). tags: photo_id u64be ‖ user_id u64be.
+// tagged: user_id u64be ‖ (2^64-1 - created_at) u64be ‖ (2^64-1 - photo_id) u64be, so a
+// prefix scan on the user lists their tags newest first (a newer photo first within a
+// second).
+std::string TagKey(uint64_t photo_id, uint64_t user_id);
+std::string TaggedKey(const TagRecord& tag);
 
 // sessions CF, key: SHA-256 of the bearer token (the token itself is never stored).
 struct SessionRecord {

@@ -406,11 +406,22 @@ Result<std::vector<PhotoView>> Service::ListPhotos(const Principal& actor, uint6
 
 Result<PhotoView> Service::GetPhoto(const Principal& actor, uint64_t photo_id) const {
   auto photo = LoadPhoto(photo_id);
-  // Someone else's photo is reported as missing, so ids cannot be probed.
-  if (!photo.ok() || !actor.CanActFor(photo->owner))
+  if (!photo.ok() && photo.status().code() != Code::kNotFound) return photo.status();
+  // Someone else's private photo is reported as missing, so ids cannot be probed.
+  if (!photo.ok() || !CanSeePhoto(actor, *photo))
     return NotFound("no photo " + std::to_string(photo_id), "photo_not_found");
   GLINT_ASSIGN_OR_RETURN(User user, LoadUser(photo->owner));
   return PhotoView{*photo, user.active_photo == photo_id};
+}
+
+Result<PhotoSource> Service::OpenPhoto(const Principal& actor, uint64_t photo_id) const {
+  GLINT_ASSIGN_OR_RETURN(PhotoView view, GetPhoto(actor, photo_id));
+  GLINT_ASSIGN_OR_RETURN(auto row, db_.Get(Cf::kBlobs, U64Key(view.photo.blob_id)));
+  if (!row)
+    return Corruption("photo " + std::to_string(photo_id) + " points at a missing blob " +
+                      std::to_string(view.photo.blob_id));
+  GLINT_ASSIGN_OR_RETURN(storage::BlobLocation loc, storage::BlobLocation::Decode(*row));
+  return PhotoSource{std::move(view), loc};
 }
 
 Status Service::RecordRenditions(uint64_t photo_id, std::string_view blurhash) {
@@ -545,6 +556,9 @@ Status Service::DeletePhoto(const Principal& actor, uint64_t photo_id) {
       batch.Delete(Cf::kBlobs, U64Key(id));
       deleted.emplace_back(id, loc);
     }
+    // Its tags go with it, each with its PHOTO_UNTAGGED.
+    std::vector<EventRecord> untagged;
+    GLINT_RETURN_IF_ERROR(CollectTags(*current, actor.user_id, batch, untagged));
     // Every email showing it falls back: those that chose it to the account's default, and
     // (when it is the account's default) those following the default to none.
     GLINT_ASSIGN_OR_RETURN(auto changed, EmailsShowing(user, photo_id));
@@ -562,7 +576,7 @@ Status Service::DeletePhoto(const Principal& actor, uint64_t photo_id) {
       user.avatar_updated_at = now;
       batch.Put(Cf::kUsers, U64Key(owner), user.Encode());
     }
-    GLINT_RETURN_IF_ERROR(CommitAvatarChange(batch, actor.user_id, changed));
+    GLINT_RETURN_IF_ERROR(CommitAvatarChange(batch, actor.user_id, changed, std::move(untagged)));
   }
   if (photo_deleted_listener_) photo_deleted_listener_(photo_id);
   // After the rows are gone: a tombstone never marks a blob that is still referenced.

@@ -78,6 +78,8 @@ struct ServiceOptions {
   // Where verification links point ("https://img.example.com"); empty: the mail gives the
   // token and the API call to make.
   std::string public_url;
+  // Tags one photo may hold (pending and approved alike); the next is "tag_limit".
+  size_t max_tags_per_photo = 50;
 };
 
 // An email of an account as shown to its owner (or an admin).
@@ -145,6 +147,59 @@ struct PhotoView {
   Photo photo;
   bool active = false;
 };
+
+// Whether `viewer` may see `photo`: its owner, an admin, or anyone when it is public.
+inline bool CanSeePhoto(const Principal& viewer, const Photo& photo) {
+  return photo.visibility == Visibility::kPublic || viewer.CanActFor(photo.owner);
+}
+
+// A photo a viewer may see, with the place of its original bytes (for serving them).
+struct PhotoSource {
+  PhotoView view;
+  storage::BlobLocation blob;
+};
+
+// An account's rules for tags (User fields 16..18).
+struct TagSettings {
+  PhotoTagPolicy photos = PhotoTagPolicy::kViewers;  // who may tag people in my photos
+  MeTagPolicy me = MeTagPolicy::kAnyone;             // who may tag me
+  bool approval = false;                             // tags of me wait for my approval
+};
+
+// A change of some of an account's TagSettings (nullopt: kept).
+struct TagSettingsChange {
+  std::optional<PhotoTagPolicy> photos;
+  std::optional<MeTagPolicy> me;
+  std::optional<bool> approval;
+};
+
+// What TagPhoto did: the tag as stored, and whether this call created it (false: it
+// existed, and was moved or was already so).
+struct TagResult {
+  TagRecord tag;
+  bool created = false;
+};
+
+// A photo someone is tagged in, with that tag.
+struct TaggedPhoto {
+  PhotoView photo;
+  TagRecord tag;
+};
+
+// One page of ListTaggedPhotos: newest tag first. `next_cursor` continues after it ("" when
+// there is no more). A page may hold fewer than `limit` photos (even none) and still have a
+// cursor: rows the viewer may not see are skipped, and one call examines a bounded number.
+struct TaggedPage {
+  std::vector<TaggedPhoto> photos;
+  std::string next_cursor;
+};
+
+// kInvalidArgument "box_invalid" unless every number of `box` is finite, w and h are above
+// 0, and the box lies inside the image (x, y >= 0; x + w, y + h <= 1).
+Status CheckTagBox(const TagBox& box);
+
+// "public" or "private".
+std::string_view VisibilityName(Visibility v);
 
 class Service {
  public:
@@ -233,7 +288,13 @@ class Service {
   // first), at most `limit`. Owner or admin only ("not_allowed", 403).
   Result<std::vector<PhotoView>> ListPhotos(const Principal& actor, uint64_t user_id,
                                             uint64_t after, size_t limit) const;
+  // A photo the actor may see: their own, any as an admin, anyone's public one (also for
+  // anonymous callers). Errors: kNotFound "photo_not_found" when it does not exist or is
+  // someone else's private photo (the two are indistinguishable, so ids cannot be probed).
   Result<PhotoView> GetPhoto(const Principal& actor, uint64_t photo_id) const;
+  // GetPhoto, with the place of the original (for /p/{id}; viewers other than the owner read
+  // the bytes only through this). Errors as GetPhoto's.
+  Result<PhotoSource> OpenPhoto(const Principal& actor, uint64_t photo_id) const;
 
   // Makes `photo_id` the active avatar of `user_id`: one write of the user record.
   // Refused ("photo_not_found", 404) when the photo does not exist or is not that user's,
@@ -242,8 +303,9 @@ class Service {
 
   // Deletes photo `photo_id` and everything rendered from it, for its owner or an admin. In
   // one WriteBatch, under the owner's stripe and the blob index lock (BlobStore::LockIndex):
-  // the photo, user_photos, renditions_due and variants rows, the blobs rows of the original
-  // and of every variant, and, when it is the owner's active avatar, the user's active photo
+  // the photo, user_photos, renditions_due and variants rows, its tags and tagged rows (a
+  // PHOTO_UNTAGGED per tag), the blobs rows of the original and of every variant, and, when
+  // it is the owner's active avatar, the user's active photo
   // (the avatar cache is invalidated after the write; the owner then has no avatar). Then a
   // tombstone per deleted blob is appended: after the write, so a crash in between leaves
   // only unreferenced records. A failed tombstone append is logged and the delete stands (the
@@ -290,18 +352,68 @@ class Service {
 
   // --- Photos' Gravatar metadata, profiles ---
 
-  // Changes a photo's rating (g|pg|r|x) and/or alt text (<= 500 bytes). AVATAR_CHANGED for
-  // every email it is shown for. Errors: "photo_not_found" (404), "invalid_rating",
+  // Changes a photo's rating (g|pg|r|x), alt text (<= 500 bytes) and/or visibility, for its
+  // owner or an admin. A change of rating or alt text is an AVATAR_CHANGED for every email
+  // the photo is shown for; visibility does not change avatars (an avatar is public whatever
+  // its photo's visibility). Errors: "photo_not_found" (404), "invalid_rating",
   // "invalid_alt_text" (400).
   Result<PhotoView> UpdatePhoto(const Principal& actor, uint64_t photo_id,
                                 std::optional<std::string> rating,
-                                std::optional<std::string> alt_text);
+                                std::optional<std::string> alt_text,
+                                std::optional<Visibility> visibility = std::nullopt);
   Result<Profile> GetProfile(const Principal& actor, uint64_t user_id) const;
   // Replaces the profile; each field <= 1000 bytes, url http(s). Errors: "invalid_profile".
   Result<Profile> SetProfile(const Principal& actor, uint64_t user_id, Profile profile);
   // The public profile behind a hash (verified emails only; MD5 only when allowed).
   // Errors: kNotFound "unknown_hash".
   Result<PublicProfile> GetPublicProfile(std::string_view hash) const;
+
+  // --- Tags: people in photos (core/service_tags.cc) ---
+  //
+  // Who sees what. A photo is seen as GetPhoto says; who cannot see it cannot tag in it and
+  // is told it does not exist. A tag's parties are the photo's owner, the tagger and the
+  // tagged user (and admins); an approved tag is seen by whoever sees the photo, a pending
+  // one by its parties only. Tag writes serialise on the photo owner's stripe (as photo
+  // writes and DeletePhoto do), so the per-photo limit holds under racing requests and no
+  // tag outlives its photo. Each change writes its rows and its event in one batch.
+
+  // An account's tag rules; the account's owner or an admin. Errors: "not_allowed" (403).
+  Result<TagSettings> GetTagSettings(const Principal& actor, uint64_t user_id) const;
+  Result<TagSettings> SetTagSettings(const Principal& actor, uint64_t user_id,
+                                     const TagSettingsChange& change);
+
+  // Tags `user_id` in `photo_id` at `box`, or moves the box of their existing tag there.
+  // A new tag needs: the actor sees the photo; the owner's policy lets the actor tag in it
+  // (kOnlyMe: the owner alone); the tagged user's policy lets the actor tag them (kNobody:
+  // themselves alone); fewer than max_tags_per_photo tags on the photo. It is pending when
+  // the tagged user asked to approve tags of them (and is not the tagger), else approved,
+  // and is a PHOTO_TAGGED event (recipient: the tagged user, unless they tagged
+  // themselves). Repeating a tag with the same box changes nothing; another box moves it
+  // (its parties only; no event). Errors: "login_required" (401), "user_required" (400: the
+  // admin token tags no one), "box_invalid" (400), "photo_not_found", "user_not_found"
+  // (404), "not_allowed" (403: the owner's policy), "user_not_taggable" (403: the tagged
+  // user's policy), "already_tagged" (409: someone else's tag of that user is there),
+  // "tag_limit" (409).
+  Result<TagResult> TagPhoto(const Principal& actor, uint64_t photo_id, uint64_t user_id,
+                             const TagBox& box);
+  // Approves the pending tag of `user_id` in `photo_id`: the tagged user (or an admin) only.
+  // TAG_APPROVED (recipient: the tagger). Approving an approved tag changes nothing.
+  // Errors: "photo_not_found", "tag_not_found" (404, also for a tag the actor may not see),
+  // "not_allowed" (403: a party or viewer who is not the tagged user).
+  Result<TagRecord> ApproveTag(const Principal& actor, uint64_t photo_id, uint64_t user_id);
+  // Removes the tag of `user_id` from `photo_id`: by the tagged user (always, even when they
+  // can no longer see the photo), the photo's owner, the tagger or an admin. PHOTO_UNTAGGED
+  // (recipient: the tagged user, unless they removed it). Errors as ApproveTag's.
+  Status RemoveTag(const Principal& actor, uint64_t photo_id, uint64_t user_id);
+  // The tags of a photo the actor sees, those they may see, in tagged-user id order.
+  // Errors: "photo_not_found".
+  Result<std::vector<TagRecord>> ListPhotoTags(const Principal& actor, uint64_t photo_id) const;
+  // The photos `user_id` is tagged in that the actor may see (photo and tag), newest tag
+  // first, at most `limit`, after `cursor` ("" = from the newest; else a next_cursor). An
+  // unknown user has no tags (no error: user ids cannot be probed). Errors: "invalid_cursor"
+  // (400).
+  Result<TaggedPage> ListTaggedPhotos(const Principal& actor, uint64_t user_id,
+                                      std::string_view cursor, size_t limit) const;
 
   // Where a blob the actor may read is (its owner or an admin may). The blob index keeps no
   // format: the bytes' magic names it. Errors: kUnauthenticated "login_required",
@@ -325,8 +437,24 @@ class Service {
   Status MailToken(const EmailRecord& e, const std::string& token, int64_t expires);
   // Writes `batch` with an AVATAR_CHANGED event per email in `changed` (their SHA-256 and
   // MD5, raw), then drops both hashes of each from the avatar cache.
+  // `extra` events (already typed and addressed) are staged into the same batch.
   Status CommitAvatarChange(storage::WriteBatch& batch, uint64_t actor,
-                            const std::vector<std::pair<std::string, std::string>>& changed);
+                            const std::vector<std::pair<std::string, std::string>>& changed,
+                            std::vector<EventRecord> extra = {});
+  // Writes `batch` with `events` staged into it.
+  Status CommitWithEvents(storage::WriteBatch& batch, std::vector<EventRecord> events);
+  // Adds the deletion of every tag of `photo_id` (tags and tagged rows) to `batch` and a
+  // PHOTO_UNTAGGED event per tag to `events`. REQUIRES: the photo owner's stripe is held.
+  Status CollectTags(const Photo& photo, uint64_t actor, storage::WriteBatch& batch,
+                     std::vector<EventRecord>& events) const;
+  // A photo and its tag of `user_id` as `actor` may know of them (ApproveTag, RemoveTag):
+  // "photo_not_found" when the actor cannot see the photo and is no party to such a tag,
+  // "tag_not_found" when there is no such tag they may see.
+  struct FoundTag {
+    Photo photo;
+    TagRecord tag;
+  };
+  Result<FoundTag> FindTag(const Principal& actor, uint64_t photo_id, uint64_t user_id) const;
   // The emails of `user` whose avatar is `photo_id` (for photo 0: none): those showing the
   // account default when it is the user's active photo, and those that chose it.
   Result<std::vector<std::pair<std::string, std::string>>> EmailsShowing(const User& user,

@@ -143,26 +143,28 @@ Status Service::MailToken(const EmailRecord& e, const std::string& token, int64_
   return s;
 }
 
-Status Service::CommitAvatarChange(
-    storage::WriteBatch& batch, uint64_t actor,
-    const std::vector<std::pair<std::string, std::string>>& changed) {
-  std::vector<EventRecord> events;
-  if (events_) {
-    for (const auto& [sha256, md5] : changed) {
-      EventRecord e;
-      e.type = kAvatarChanged;
-      e.subject = HexEncode(sha256);
-      e.actor = actor;
-      e.payload = boost::json::serialize(
-          boost::json::object{{"sha256", HexEncode(sha256)}, {"md5", HexEncode(md5)}});
-      events.push_back(std::move(e));
-    }
-  }
+Status Service::CommitWithEvents(storage::WriteBatch& batch, std::vector<EventRecord> events) {
   EventLog::Staged staged;
   if (events_) staged = events_->Stage(batch, std::move(events));
   Status written = db_.Write(batch);
   staged.Done(written);
-  GLINT_RETURN_IF_ERROR(written);
+  return written;
+}
+
+Status Service::CommitAvatarChange(storage::WriteBatch& batch, uint64_t actor,
+                                   const std::vector<std::pair<std::string, std::string>>& changed,
+                                   std::vector<EventRecord> extra) {
+  std::vector<EventRecord> events = std::move(extra);
+  for (const auto& [sha256, md5] : changed) {
+    EventRecord e;
+    e.type = kAvatarChanged;
+    e.subject = HexEncode(sha256);
+    e.actor = actor;
+    e.payload = boost::json::serialize(
+        boost::json::object{{"sha256", HexEncode(sha256)}, {"md5", HexEncode(md5)}});
+    events.push_back(std::move(e));
+  }
+  GLINT_RETURN_IF_ERROR(CommitWithEvents(batch, std::move(events)));
   for (const auto& [sha256, md5] : changed) {
     avatars_.Invalidate(sha256);
     avatars_.Invalidate(md5);
@@ -418,7 +420,8 @@ Result<EmailView> Service::FindEmail(const Principal& actor, uint64_t user_id,
 
 Result<PhotoView> Service::UpdatePhoto(const Principal& actor, uint64_t photo_id,
                                        std::optional<std::string> rating,
-                                       std::optional<std::string> alt_text) {
+                                       std::optional<std::string> alt_text,
+                                       std::optional<Visibility> visibility) {
   auto missing = [photo_id] {
     return NotFound("no photo " + std::to_string(photo_id), "photo_not_found");
   };
@@ -440,14 +443,21 @@ Result<PhotoView> Service::UpdatePhoto(const Principal& actor, uint64_t photo_id
   if (!current.ok()) return current.status();
   GLINT_ASSIGN_OR_RETURN(User user, LoadUser(current->owner));
   Photo p = std::move(*current);
-  if ((!rating || *rating == p.rating) && (!alt_text || *alt_text == p.alt_text))
-    return PhotoView{p, user.active_photo == photo_id};
+  const bool shown_changed =
+      (rating && *rating != p.rating) || (alt_text && *alt_text != p.alt_text);
+  const bool visibility_changed = visibility && *visibility != p.visibility;
+  if (!shown_changed && !visibility_changed) return PhotoView{p, user.active_photo == photo_id};
   if (rating) p.rating = *rating;
   if (alt_text) p.alt_text = *alt_text;
+  if (visibility) p.visibility = *visibility;
   p.updated_at = clock_.NowUnixSeconds();
   storage::WriteBatch batch;
   batch.Put(Cf::kPhotos, U64Key(photo_id), p.Encode());
-  GLINT_ASSIGN_OR_RETURN(auto changed, EmailsShowing(user, photo_id));
+  // Avatars ignore visibility: only rating and alt text change what the hashes serve.
+  std::vector<std::pair<std::string, std::string>> changed;
+  if (shown_changed) {
+    GLINT_ASSIGN_OR_RETURN(changed, EmailsShowing(user, photo_id));
+  }
   GLINT_RETURN_IF_ERROR(CommitAvatarChange(batch, actor.user_id, changed));
   return PhotoView{p, user.active_photo == photo_id};
 }

@@ -43,7 +43,7 @@ enum class Cf : int {
   kEvents,         // sequence (8 B BE) -> event record: the durable event log
   kCursors,        // consumer name -> sequence it has handled up to (8 B BE)
   kTags,           // photo_id + tagged user_id -> tag record (core/records.h)
-  kTagged,         // tagged user_id + ordering key + photo_id -> (empty): photos a user is in
+  kTagged,         // tagged user_id + ~created_at + ~photo_id -> (empty): newest tag first
   kBadges,         // receiver user_id -> badge record (count of distinct senders, last ack)
   kBadgeSenders,   // receiver + sender -> (empty): senders counted since the last ack
   kCount,
