@@ -417,9 +417,8 @@ Result<PhotoView> Service::GetPhoto(const Principal& actor, uint64_t photo_id) c
 Result<PhotoSource> Service::OpenPhoto(const Principal& actor, uint64_t photo_id) const {
   GLINT_ASSIGN_OR_RETURN(PhotoView view, GetPhoto(actor, photo_id));
   GLINT_ASSIGN_OR_RETURN(auto row, db_.Get(Cf::kBlobs, U64Key(view.photo.blob_id)));
-  if (!row)
-    return Corruption("photo " + std::to_string(photo_id) + " points at a missing blob " +
-                      std::to_string(view.photo.blob_id));
+  // Only after a repair that dropped a damaged blob (glint admin fsck): nothing to serve.
+  if (!row) return NotFound("no blob " + std::to_string(view.photo.blob_id), "blob_not_found");
   GLINT_ASSIGN_OR_RETURN(storage::BlobLocation loc, storage::BlobLocation::Decode(*row));
   return PhotoSource{std::move(view), loc};
 }

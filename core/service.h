@@ -293,7 +293,8 @@ class Service {
   // someone else's private photo (the two are indistinguishable, so ids cannot be probed).
   Result<PhotoView> GetPhoto(const Principal& actor, uint64_t photo_id) const;
   // GetPhoto, with the place of the original (for /p/{id}; viewers other than the owner read
-  // the bytes only through this). Errors as GetPhoto's.
+  // the bytes only through this). Errors as GetPhoto's, and kNotFound "blob_not_found" when
+  // the photo's blobs row is gone (a repair dropped its damaged bytes).
   Result<PhotoSource> OpenPhoto(const Principal& actor, uint64_t photo_id) const;
 
   // Makes `photo_id` the active avatar of `user_id`: one write of the user record.

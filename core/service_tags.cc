@@ -256,8 +256,8 @@ Status Service::CollectTags(const Photo& photo, uint64_t actor, storage::WriteBa
           return true;
         }
         batch.Delete(Cf::kTagged, TaggedKey(*tag));
-        events.push_back(
-            TagEvent(kPhotoUntagged, photo, *tag, actor, tag->user_id, "photo_deleted"));
+        const uint64_t recipient = tag->user_id == actor ? 0 : tag->user_id;
+        events.push_back(TagEvent(kPhotoUntagged, photo, *tag, actor, recipient, "photo_deleted"));
         return true;
       });
 }

@@ -13,6 +13,13 @@ namespace glint::http {
 
 namespace json = boost::json;
 
+Response TooManyRequests(std::string_view code, std::string message,
+                         std::chrono::seconds retry_after) {
+  Response res = ErrorResponse(bhttp::status::too_many_requests, code, message);
+  res.set(bhttp::field::retry_after, std::to_string(std::max<int64_t>(retry_after.count(), 1)));
+  return res;
+}
+
 std::string IsoTime(int64_t unix_seconds) {
   std::time_t t = static_cast<std::time_t>(unix_seconds);
   std::tm tm{};
@@ -178,6 +185,9 @@ json::object PhotoJson(const core::PhotoView& v, const std::string& base,
   };
   o["camera"] = json::object{{"make", text(p.camera.make)}, {"model", text(p.camera.model)}};
   o["taken_at"] = text(p.camera.taken_at);
+  o["owner_id"] = p.owner;
+  o["visibility"] = core::VisibilityName(p.visibility);
+  o["photo_url"] = base + "/p/" + std::to_string(p.id);
   return o;
 }
 

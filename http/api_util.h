@@ -2,6 +2,7 @@
 // and JSON body parsing, authentication of the request, dates. Pure functions; any thread.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -16,6 +17,10 @@
 #include "http/router.h"
 
 namespace glint::http {
+
+// 429 with `code`, `message` and Retry-After: `retry_after` (whole seconds, at least 1).
+Response TooManyRequests(std::string_view code, std::string message,
+                         std::chrono::seconds retry_after);
 
 // "2026-11-22T07:00:00Z".
 std::string IsoTime(int64_t unix_seconds);
@@ -59,8 +64,8 @@ Result<std::optional<std::string>> OptionalString(const boost::json::object& o,
 Result<std::optional<uint64_t>> OptionalU64(const boost::json::object& o, std::string_view key);
 
 // Gravatar v3's Avatar shape (image_id, image_url, rating, alt_text, selected,
-// updated_date), plus what glint knows of the image. `selected` defaults to whether it is the
-// account's default avatar.
+// updated_date), plus what glint knows of the image (owner, visibility, its /p/ URL, ...).
+// `selected` defaults to whether it is the account's default avatar.
 boost::json::object PhotoJson(const core::PhotoView& v, const std::string& base,
                               std::optional<bool> selected = std::nullopt);
 

@@ -77,6 +77,13 @@ Result<uint64_t> Api::TargetUser(const RequestContext& ctx, const core::Principa
   return actor.user_id;
 }
 
+Result<Api::Acting> Api::ActingFor(const RequestContext& ctx) const {
+  Acting out;
+  GLINT_ASSIGN_OR_RETURN(out.actor, RequireLogin(service_, ctx));
+  GLINT_ASSIGN_OR_RETURN(out.user, TargetUser(ctx, out.actor));
+  return out;
+}
+
 awaitable<Response> Api::Profile(RequestContext& ctx) {
   if (auto refused = CheckRate(ctx)) co_return *refused;
   std::string_view segment = ctx.Param("hash");
@@ -386,20 +393,16 @@ json::object ProfileJson(const core::Profile& p) {
 }  // namespace
 
 awaitable<Response> Api::GetProfile(RequestContext& ctx) {
-  auto actor = RequireLogin(service_, ctx);
-  if (!actor.ok()) co_return ErrorResponse(actor.status());
-  auto user = TargetUser(ctx, *actor);
-  if (!user.ok()) co_return ErrorResponse(user.status());
-  auto profile = service_.GetProfile(*actor, *user);
+  auto who = ActingFor(ctx);
+  if (!who.ok()) co_return ErrorResponse(who.status());
+  auto profile = service_.GetProfile(who->actor, who->user);
   if (!profile.ok()) co_return ErrorResponse(profile.status());
   co_return JsonResponse(bhttp::status::ok, ProfileJson(*profile));
 }
 
 awaitable<Response> Api::SetProfile(RequestContext& ctx) {
-  auto actor = RequireLogin(service_, ctx);
-  if (!actor.ok()) co_return ErrorResponse(actor.status());
-  auto user = TargetUser(ctx, *actor);
-  if (!user.ok()) co_return ErrorResponse(user.status());
+  auto who = ActingFor(ctx);
+  if (!who.ok()) co_return ErrorResponse(who.status());
   auto body = ParseJsonBody(ctx, options_.max_json_bytes);
   if (!body.ok()) co_return ErrorResponse(body.status());
   core::Profile p;
@@ -421,7 +424,7 @@ awaitable<Response> Api::SetProfile(RequestContext& ctx) {
     if (std::find(std::begin(kKnown), std::end(kKnown), kv.key()) == std::end(kKnown))
       co_return ErrorResponse(FieldError(kv.key(), "is not a profile field"));
   }
-  auto saved = co_await RunBlocking([&] { return service_.SetProfile(*actor, *user, p); });
+  auto saved = co_await RunBlocking([&] { return service_.SetProfile(who->actor, who->user, p); });
   if (!saved.ok()) co_return ErrorResponse(saved.status());
   co_return JsonResponse(bhttp::status::ok, ProfileJson(*saved));
 }

@@ -179,7 +179,8 @@ Api::Api(core::Service& service, core::Transformer& transformer, asio::thread_po
       options_(std::move(options)),
       ready_(std::move(ready)),
       avatar_cache_control_("public, max-age=" + std::to_string(options_.avatar_max_age_seconds)),
-      api_limiter_(options_.api_rate_limit, options_.rate_limit_clients) {}
+      api_limiter_(options_.api_rate_limit, options_.rate_limit_clients),
+      tag_limiter_(options_.tag_rate_limit, options_.rate_limit_clients) {}
 
 std::optional<Response> Api::CheckRate(const RequestContext& ctx) {
   if (options_.api_rate_limit.per_second <= 0) return std::nullopt;
@@ -194,11 +195,10 @@ std::optional<Response> Api::CheckRate(const RequestContext& ctx) {
   }
   auto d = api_limiter_.Take(client, std::chrono::steady_clock::now());
   if (d.allowed) return std::nullopt;
-  Response res = ErrorResponse(bhttp::status::too_many_requests, "rate_limited",
-                               "too many requests from this client; retry after " +
-                                   std::to_string(d.retry_after.count()) + " s");
-  res.set(bhttp::field::retry_after, std::to_string(d.retry_after.count()));
-  return res;
+  return TooManyRequests("rate_limited",
+                         "too many requests from this client; retry after " +
+                             std::to_string(d.retry_after.count()) + " s",
+                         d.retry_after);
 }
 
 bool Api::SendsFromFile(uint64_t length) const {
@@ -240,7 +240,13 @@ void Api::Register(Router& r) {
   r.Add(verb::post, "/v1/photos", upload, api(&Api::CreatePhoto), logged_in);
   r.Add(verb::get, "/v1/photos", 0, api(&Api::ListPhotos));
   r.Add(verb::get, "/v1/photos/{id}", 0, api(&Api::GetPhoto));
+  r.Add(verb::patch, "/v1/photos/{id}", json, api(&Api::UpdatePhoto));
   r.Add(verb::delete_, "/v1/photos/{id}", 0, api(&Api::DeletePhoto));
+  // People tagged in photos (http/tags_api.cc).
+  r.Add(verb::post, "/v1/photos/{id}/tags", json, api(&Api::TagPhoto));
+  r.Add(verb::get, "/v1/photos/{id}/tags", 0, api(&Api::ListPhotoTags));
+  r.Add(verb::post, "/v1/photos/{id}/tags/{user}/approve", json, api(&Api::ApproveTag));
+  r.Add(verb::delete_, "/v1/photos/{id}/tags/{user}", 0, api(&Api::RemoveTag));
   r.Add(verb::put, "/v1/me/avatar", json, api(&Api::SetAvatar));
   // Emails and the public profile, for the caller or (/v1/users/{id}/...) for an admin.
   for (std::string base : {"/v1/me", "/v1/users/{user}"}) {
@@ -251,6 +257,9 @@ void Api::Register(Router& r) {
     r.Add(verb::put, base + "/emails/{hash}/avatar", json, api(&Api::SetEmailAvatar));
     r.Add(verb::get, base + "/profile", 0, api(&Api::GetProfile));
     r.Add(verb::put, base + "/profile", json, api(&Api::SetProfile));
+    r.Add(verb::get, base + "/settings/tags", 0, api(&Api::GetTagSettings));
+    r.Add(verb::put, base + "/settings/tags", json, api(&Api::SetTagSettings));
+    r.Add(verb::get, base + "/tagged", 0, api(&Api::ListTaggedPhotos));
   }
   r.Add(verb::post, "/v1/emails/verify", json, api(&Api::VerifyEmail));
   r.Add(verb::get, "/v1/emails/verify", 0, api(&Api::VerifyEmail));
@@ -480,7 +489,7 @@ awaitable<Response> Api::ListPhotos(RequestContext& ctx) {
 }
 
 awaitable<Response> Api::GetPhoto(RequestContext& ctx) {
-  auto actor = RequireLogin(service_, ctx);
+  auto actor = Authorize(service_, ctx);  // public photos are shown to anyone
   if (!actor.ok()) co_return ErrorResponse(actor.status());
   auto id = PathId(ctx, "id");
   if (!id.ok()) co_return ErrorResponse(id.status());
@@ -646,10 +655,9 @@ awaitable<Reply> Api::PhotoImage(RequestContext& ctx) {
   if (!actor.ok()) co_return ErrorResponse(actor.status());
   auto id = PathId(ctx, "id");
   if (!id.ok()) co_return ErrorResponse(id.status());
-  auto photo = service_.GetPhoto(*actor, *id);
-  if (!photo.ok()) co_return ErrorResponse(photo.status());
-  auto loc = service_.AuthorizeBlob(*actor, photo->photo.blob_id);
-  if (!loc.ok()) co_return ErrorResponse(loc.status());
+  auto source = service_.OpenPhoto(*actor, *id);
+  if (!source.ok()) co_return ErrorResponse(source.status());
+  const core::Photo& photo = source->view.photo;
   Query q = ParseQuery(ctx);
   auto spec = core::ParseTransform(q.items, options_.transform_limits);
   if (!spec.ok()) co_return ErrorResponse(spec.status());
@@ -657,10 +665,10 @@ awaitable<Reply> Api::PhotoImage(RequestContext& ctx) {
   core::ResolveFormat(*spec, ctx.request[bhttp::field::accept], &vary);
   // A photo's bytes never change, so neither does any variant of it: the URL names fixed
   // content (it can only disappear, with the photo).
-  Reply reply =
-      co_await ServeImage(ctx, core::SourceRef{photo->photo.id, *loc, photo->photo.owner},
-                          photo->photo.format, core::BlobEtag(loc->checksum),
-                          options_.photo_cache_control, std::move(*spec), photo->photo.created_at);
+  const core::SourceRef ref{photo.id, source->blob, photo.owner};
+  const std::string etag = core::BlobEtag(source->blob.checksum);
+  Reply reply = co_await ServeImage(ctx, ref, photo.format, etag, options_.photo_cache_control,
+                                    std::move(*spec), photo.created_at);
   if (vary) reply.response.set(bhttp::field::vary, "Accept");
   co_return reply;
 }

@@ -35,6 +35,9 @@ struct ApiOptions {
   // Per-client (peer address) limits on the JSON API and public profiles; image requests are
   // never limited. per_second 0 = unlimited.
   RateLimit api_rate_limit{20, 200};
+  // Per-user limit on tag requests (POST /v1/photos/{id}/tags), on top of the API's.
+  // per_second 0 = unlimited.
+  RateLimit tag_rate_limit{1, 30};
   size_t rate_limit_clients = 100000;
   // Behind a proxy (Varnish, nginx) every request comes from the proxy's address: with this
   // set, the client is the last address in X-Forwarded-For (the one the nearest proxy saw).
@@ -98,6 +101,15 @@ class Api {
   boost::asio::awaitable<Response> VerifyEmail(RequestContext& ctx);
   boost::asio::awaitable<Response> GetProfile(RequestContext& ctx);
   boost::asio::awaitable<Response> SetProfile(RequestContext& ctx);
+  // People tagged in photos, tag settings, a photo's visibility (http/tags_api.cc).
+  boost::asio::awaitable<Response> TagPhoto(RequestContext& ctx);
+  boost::asio::awaitable<Response> ListPhotoTags(RequestContext& ctx);
+  boost::asio::awaitable<Response> ApproveTag(RequestContext& ctx);
+  boost::asio::awaitable<Response> RemoveTag(RequestContext& ctx);
+  boost::asio::awaitable<Response> ListTaggedPhotos(RequestContext& ctx);
+  boost::asio::awaitable<Response> GetTagSettings(RequestContext& ctx);
+  boost::asio::awaitable<Response> SetTagSettings(RequestContext& ctx);
+  boost::asio::awaitable<Response> UpdatePhoto(RequestContext& ctx);
   boost::asio::awaitable<Reply> Raw(RequestContext& ctx);
   boost::asio::awaitable<Reply> PhotoImage(RequestContext& ctx);
   // Serves `source` as stored (an identity `spec`; validated by `source_etag`; from its
@@ -115,8 +127,16 @@ class Api {
   // The user a request about emails or the profile is for: /v1/users/{id}/... (the owner or
   // an admin), else the caller's own account.
   Result<uint64_t> TargetUser(const RequestContext& ctx, const core::Principal& actor) const;
+  // The logged-in caller and TargetUser's answer, for the calls about an account.
+  struct Acting {
+    core::Principal actor;
+    uint64_t user = 0;
+  };
+  Result<Acting> ActingFor(const RequestContext& ctx) const;
   // 429 with Retry-After when the client is over its API rate.
   std::optional<Response> CheckRate(const RequestContext& ctx);
+  // 429 "tag_rate_limited" with Retry-After when `actor` tags faster than tag_rate_limit.
+  std::optional<Response> CheckTagRate(const core::Principal& actor);
 
   boost::asio::awaitable<Reply> ServeAvatar(RequestContext& ctx, std::string_view segment,
                                             bool bare);
@@ -136,6 +156,7 @@ class Api {
   std::atomic<size_t> blocking_in_flight_{0};
   std::string avatar_cache_control_;  // "public, max-age=N", built once
   RateLimiter api_limiter_;
+  RateLimiter tag_limiter_;  // keyed "tagger:<user id>"
 };
 
 template <class F>

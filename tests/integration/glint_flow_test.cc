@@ -595,8 +595,18 @@ TEST_F(GlintFlowTest, PhotoTransformsAreForThoseWhoMaySeeThePhoto) {
   EXPECT_EQ(header->width, 100u);
   EXPECT_EQ(header->height, 75u);
   EXPECT_NE(small.Header("cache-control").find("private"), std::string::npos);
+  // A new photo is public: anyone may see it, and so its transforms.
+  EXPECT_EQ(client_->Get(path + "?w=100", Bearer(other)).status, 200);
+  EXPECT_EQ(client_->Get(path + "?w=100").status, 200);
+  // A private one is its owner's alone; to others it does not exist.
+  HttpResponse hidden =
+      client_->Request("PATCH", "/v1/photos/" + Str(photo, "image_id"),
+                       json::serialize(json::object{{"visibility", "private"}}), Bearer(owner));
+  ASSERT_EQ(hidden.status, 200) << hidden.body;
   EXPECT_EQ(client_->Get(path + "?w=100", Bearer(other)).status, 404);
   EXPECT_EQ(client_->Get(path + "?w=100").status, 404);
+  EXPECT_EQ(ErrorCode(client_->Get(path + "?w=100")), "photo_not_found");
+  EXPECT_EQ(client_->Get(path + "?w=100", Bearer(owner)).status, 200);
   EXPECT_EQ(ErrorCode(client_->Get(path + "?w=99999", Bearer(owner))), "invalid_parameter");
 }
 
