@@ -601,15 +601,17 @@ TEST_F(TagsTest, DeletingAPhotoDeletesItsTagsInTheSameWrite) {
   SetSettings(sam_, sam_id_, Approval(true));
   ASSERT_OK(service_->TagPhoto(tim_, photo, pia_id_, kBox));
   ASSERT_OK(service_->TagPhoto(tim_, photo, sam_id_, kBox));
+  ASSERT_OK(service_->TagPhoto(olga_, photo, olga_id_, kBox));
   ASSERT_OK(service_->TagPhoto(tim_, kept, pia_id_, kBox));
   const uint64_t before = events_->Watermark();
   ASSERT_OK(service_->DeletePhoto(olga_, photo));
   EXPECT_EQ(Rows(storage::Cf::kTags), 1u);
   EXPECT_EQ(Rows(storage::Cf::kTagged), 1u);
+  EXPECT_TRUE(TaggedPhotos(olga_, olga_id_).empty());
   EXPECT_EQ(TaggedPhotos(pia_, pia_id_), std::vector<uint64_t>{kept});
   EXPECT_TRUE(TaggedPhotos(sam_, sam_id_).empty());
   auto events = TagEventsSince(before);
-  ASSERT_EQ(events.size(), 2u);
+  ASSERT_EQ(events.size(), 3u);
   std::vector<uint64_t> recipients;
   for (const auto& e : events) {
     EXPECT_EQ(e.type, kPhotoUntagged);
@@ -618,7 +620,8 @@ TEST_F(TagsTest, DeletingAPhotoDeletesItsTagsInTheSameWrite) {
     recipients.push_back(e.recipient);
   }
   std::sort(recipients.begin(), recipients.end());
-  EXPECT_EQ(recipients, (std::vector<uint64_t>{pia_id_, sam_id_}));
+  // Olga deleted the photo she was tagged in herself: nobody to tell of her own tag.
+  EXPECT_EQ(recipients, (std::vector<uint64_t>{0, pia_id_, sam_id_}));
   // The photo's id can no longer be tagged in.
   EXPECT_ERROR(service_->TagPhoto(tim_, photo, pia_id_, kBox), Code::kNotFound, "photo_not_found");
 }
