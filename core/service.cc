@@ -120,6 +120,8 @@ Result<Principal> Service::Authenticate(std::string_view token) const {
   };
   if (!options_.admin_token.empty() && ConstantTimeEquals(token, options_.admin_token))
     return Principal::Admin();
+  if (!options_.service_token.empty() && ConstantTimeEquals(token, options_.service_token))
+    return Principal::Service();
   if (!token.starts_with(kTokenPrefix) || token.size() != kTokenPrefix.size() + 64)
     return invalid();
   GLINT_ASSIGN_OR_RETURN(auto row, db_.Get(Cf::kSessions, Sha256(token)));

@@ -51,18 +51,25 @@ std::string BlobEtag(uint64_t checksum);
 
 // Who is acting. Built only by Service::Authenticate (or for the local admin CLI).
 struct Principal {
-  uint64_t user_id = 0;  // 0 for the admin token and for anonymous callers
+  uint64_t user_id = 0;  // 0 for the admin and service tokens and for anonymous callers
   bool admin = false;
+  // The service token: another backend (a chat server feeding badge events, a search indexer
+  // following the event log). It may do only what a method says service callers may.
+  bool service = false;
 
   static Principal Anonymous() { return {}; }
   static Principal Admin() { return {0, true}; }
-  bool authenticated() const { return admin || user_id != 0; }
+  static Principal Service() { return {0, false, true}; }
+  // Admin or service: the backend-to-backend calls.
+  bool backend() const { return admin || service; }
+  bool authenticated() const { return admin || service || user_id != 0; }
   bool CanActFor(uint64_t user) const { return admin || (user != 0 && user == user_id); }
 };
 
 struct ServiceOptions {
   bool open_registration = false;  // anyone may create an account (else admin only)
   std::string admin_token;         // bearer token with admin rights; empty disables it
+  std::string service_token;       // bearer token of other backends; empty disables it
   std::string signing_key;         // HMAC key for upload URLs (>= 32 bytes)
   int64_t upload_url_ttl_seconds = 15 * 60;
   int64_t max_upload_url_ttl_seconds = 7 * 24 * 3600;

@@ -136,6 +136,14 @@ Result<core::Principal> RequireUser(core::Service& service, const RequestContext
   return p;
 }
 
+Result<core::Principal> RequireBackend(core::Service& service, const RequestContext& ctx) {
+  GLINT_ASSIGN_OR_RETURN(core::Principal p, RequireLogin(service, ctx));
+  if (!p.backend())
+    return PermissionDenied("this call takes the service token (or the admin token)",
+                            "service_token_required");
+  return p;
+}
+
 Result<std::optional<std::string>> OptionalString(const json::object& o, std::string_view key) {
   auto* v = o.if_contains(key);
   if (!v || v->is_null()) return std::optional<std::string>();

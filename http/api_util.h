@@ -50,6 +50,10 @@ Result<core::Principal> RequireLogin(core::Service& service, const RequestContex
 // "user_required" for the admin token (which has no account).
 Result<core::Principal> RequireUser(core::Service& service, const RequestContext& ctx);
 
+// The admin or service token (Principal::backend()): kUnauthenticated "login_required"
+// without a token, kPermissionDenied "service_token_required" for a user's session.
+Result<core::Principal> RequireBackend(core::Service& service, const RequestContext& ctx);
+
 // A JSON object body, whatever Content-Type claims (curl -d says form-urlencoded): image
 // bytes never start with '{', so the bytes decide.
 bool LooksLikeJson(std::string_view body);

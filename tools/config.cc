@@ -131,6 +131,16 @@ const std::vector<Option>& AllOptions() {
           c.service.admin_token = v;
           return Status::Ok();
         }),
+      S("service_token",
+        "bearer token of other backends: badge events in, the event log out (empty: made once "
+        "into <data_dir>/service.token)",
+        "",
+        [](Config& c, const std::string& v) -> Status {
+          if (!v.empty() && v.size() < 16)
+            return InvalidArgument("service_token must be at least 16 characters");
+          c.service.service_token = v;
+          return Status::Ok();
+        }),
       S("public_url", "external base URL for links (empty: http://<Host header>)", "",
         [](Config& c, const std::string& v) -> Status {
           std::string url = v;
@@ -514,6 +524,11 @@ Result<std::unique_ptr<Stack>> OpenStack(Config& config) {
     GLINT_ASSIGN_OR_RETURN(config.service.admin_token,
                            ReadOrCreateSecret(config.data_dir + "/admin.token",
                                               [] { return "gla_" + RandomHex(24); }));
+  }
+  if (config.service.service_token.empty()) {
+    GLINT_ASSIGN_OR_RETURN(config.service.service_token,
+                           ReadOrCreateSecret(config.data_dir + "/service.token",
+                                              [] { return "gls_" + RandomHex(24); }));
   }
   GLINT_ASSIGN_OR_RETURN(std::string key_hex, ReadOrCreateSecret(config.data_dir + "/signing.key",
                                                                  [] { return RandomHex(32); }));

@@ -136,4 +136,10 @@ std::string GlintServer::admin_token() const {
   return t;
 }
 
+std::string GlintServer::service_token() const {
+  std::string t = ReadFileOrEmpty(data_dir_ + "/service.token");
+  while (!t.empty() && (t.back() == '\n' || t.back() == '\r')) t.pop_back();
+  return t;
+}
+
 }  // namespace glint::testutil

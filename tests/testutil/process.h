@@ -63,6 +63,8 @@ class GlintServer {
   // stderr; earlier runs' output stays in the file before it.
   std::string log() const;
   std::string admin_token() const;
+  // The service token glint made into <data_dir>/service.token (empty before it started).
+  std::string service_token() const;
   // Graceful stop (SIGTERM); returns the exit code.
   int Stop() { return process_->Stop(15, std::chrono::seconds(30)); }
   // SIGKILL, as a crash would: no handler runs and nothing is flushed. Returns once the
