@@ -426,7 +426,12 @@ TEST_F(GravatarServiceTest, PurgerTellsEveryTargetAndADeadOneHoldsBackOnlyItself
   auto purger = make();
   purger->Start();
   // A target starts at the end of the log: the uploads before it are not purged.
-  ASSERT_TRUE(WaitFor([&] { return purger->stats(0).cursor == events_->Watermark(); }));
+  // Each target's thread finds its start on its own: wait for both, or under load the change
+  // below may land before the flaky one looked, and it would rightly start after it.
+  ASSERT_TRUE(WaitFor([&] {
+    return purger->stats(0).cursor == events_->Watermark() &&
+           purger->stats(1).cursor == events_->Watermark();
+  }));
   ASSERT_OK(service_->SetActivePhoto(ann_, ann_id_, second.photo.id));
   const std::set<std::string> expected{"avatar-" + HexEncode(Md5("ann@example.com")),
                                        "avatar-" + HexEncode(Sha("ann@example.com"))};
