@@ -15,6 +15,21 @@ bool WebhookEndpoint::Wants(std::string_view type) const {
   return types.empty() || std::find(types.begin(), types.end(), type) != types.end();
 }
 
+Result<std::vector<std::string>> ParseEventTypes(std::string_view list) {
+  std::vector<std::string> types;
+  while (true) {
+    const size_t comma = list.find(',');
+    std::string_view t = list.substr(0, comma);
+    if (t.empty() || !std::all_of(t.begin(), t.end(), [](char c) {
+          return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+        }))
+      return InvalidArgument("event type \"" + std::string(t) + "\" is not like AVATAR_CHANGED");
+    types.emplace_back(t);
+    if (comma == std::string_view::npos) return types;
+    list.remove_prefix(comma + 1);
+  }
+}
+
 Result<WebhookEndpoint> ParseWebhookSpec(std::string_view spec) {
   auto bad = [&](std::string_view why) {
     return InvalidArgument("webhook \"" + std::string(spec) + "\": " + std::string(why),
@@ -27,21 +42,16 @@ Result<WebhookEndpoint> ParseWebhookSpec(std::string_view spec) {
   if (e.url.empty()) return bad("no URL");
   std::string_view types = spec.substr(0, eq);
   if (types == "*") return e;
-  while (true) {
-    const size_t comma = types.find(',');
-    std::string_view t = types.substr(0, comma);
-    if (t.empty() || !std::all_of(t.begin(), t.end(), [](char c) {
-          return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
-        }))
-      return bad("event type \"" + std::string(t) + "\" is not like AVATAR_CHANGED");
-    e.types.emplace_back(t);
-    if (comma == std::string_view::npos) break;
-    types.remove_prefix(comma + 1);
-  }
+  auto parsed = ParseEventTypes(types);
+  if (!parsed.ok()) return bad(parsed.status().message());
+  e.types = std::move(*parsed);
   return e;
 }
 
-std::string WebhookBody(const EventRecord& e, uint64_t collapsed) {
+namespace {
+
+// The webhook body's object (without "collapsed"); shared by WebhookBody and EventFields.
+boost::json::object EventObject(const EventRecord& e) {
   boost::json::object o;
   o["seq"] = e.seq;
   o["type"] = e.type;
@@ -53,8 +63,25 @@ std::string WebhookBody(const EventRecord& e, uint64_t collapsed) {
   boost::json::value payload = boost::json::parse(e.payload, ec);
   if (ec || !payload.is_object()) payload = boost::json::string(e.payload);
   o["payload"] = std::move(payload);
+  return o;
+}
+
+}  // namespace
+
+std::string WebhookBody(const EventRecord& e, uint64_t collapsed) {
+  boost::json::object o = EventObject(e);
   if (collapsed > 0) o["collapsed"] = collapsed;
   return boost::json::serialize(o);
+}
+
+std::vector<std::pair<std::string, std::string>> EventFields(const EventRecord& e) {
+  std::vector<std::pair<std::string, std::string>> fields;
+  for (const auto& [name, value] : EventObject(e)) {
+    const bool text = value.is_string() && name != "payload";
+    fields.emplace_back(std::string(name),
+                        text ? std::string(value.get_string()) : boost::json::serialize(value));
+  }
+  return fields;
 }
 
 std::string WebhookSignature(std::string_view secret, std::string_view timestamp,

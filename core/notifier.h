@@ -29,6 +29,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "base/clock.h"
@@ -44,8 +45,12 @@ struct WebhookEndpoint {
   bool Wants(std::string_view type) const;
 };
 
-// Parses "TYPE[,TYPE...]=URL" or "*=URL" (the URL itself is not checked here). Types are
-// upper-case letters, digits and '_'. kInvalidArgument (reason "bad_webhook") otherwise.
+// Parses "TYPE[,TYPE...]" into its types: each of upper-case letters, digits and '_'.
+// kInvalidArgument naming the first bad type otherwise (an empty item included).
+Result<std::vector<std::string>> ParseEventTypes(std::string_view list);
+
+// Parses "TYPE[,TYPE...]=URL" or "*=URL" (the URL itself is not checked here). Types as
+// ParseEventTypes. kInvalidArgument (reason "bad_webhook") otherwise.
 Result<WebhookEndpoint> ParseWebhookSpec(std::string_view spec);
 
 // One request to make, with the headers' values.
@@ -60,6 +65,11 @@ struct WebhookDelivery {
 // {"seq":..,"type":..,"subject":..,"actor":..,"recipient":..,"time":..,"payload":{..}} and,
 // when `collapsed` > 0, "collapsed": n. A payload that is not a JSON object is sent as a string.
 std::string WebhookBody(const EventRecord& e, uint64_t collapsed);
+
+// The members of WebhookBody(e, 0) in the same order, as (name, text) pairs for stores whose
+// values are strings (Redis Streams): a string as it is, a number in decimal, the payload as
+// JSON text (an object, or a string when the payload is not a JSON object).
+std::vector<std::pair<std::string, std::string>> EventFields(const EventRecord& e);
 
 // "sha256=" + hex HMAC-SHA256(secret, timestamp + "." + body).
 std::string WebhookSignature(std::string_view secret, std::string_view timestamp,
