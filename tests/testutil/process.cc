@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
 
@@ -78,6 +79,22 @@ int ChildProcess::Stop(int sig, std::chrono::milliseconds timeout) {
   if (WIFEXITED(status_)) return WEXITSTATUS(status_);
   if (WIFSIGNALED(status_)) return 128 + WTERMSIG(status_);
   return -1;
+}
+
+std::string FindBinary(const std::string& name, const std::vector<std::string>& extra) {
+  std::vector<std::string> dirs;
+  if (const char* path = std::getenv("PATH")) {
+    std::stringstream in(path);
+    for (std::string dir; std::getline(in, dir, ':');) {
+      if (!dir.empty()) dirs.push_back(dir);
+    }
+  }
+  dirs.insert(dirs.end(), extra.begin(), extra.end());
+  for (const std::string& dir : dirs) {
+    std::string candidate = dir + "/" + name;
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+  }
+  return {};
 }
 
 std::string GlintBinary() {

@@ -48,6 +48,9 @@ class ChildProcess {
   int status_ = -1;
 };
 
+// `name` on PATH, else in one of `extra` directories; "" when nowhere.
+std::string FindBinary(const std::string& name, const std::vector<std::string>& extra);
+
 // The glint binary under test: $GLINT_BINARY (set by CTest), else ./glint.
 std::string GlintBinary();
 

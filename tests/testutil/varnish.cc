@@ -20,23 +20,6 @@
 namespace glint::testutil {
 namespace {
 
-// `name` on PATH, else in one of `extra` directories; "" when nowhere.
-std::string FindBinary(const std::string& name, const std::vector<std::string>& extra) {
-  std::vector<std::string> dirs;
-  if (const char* path = std::getenv("PATH")) {
-    std::stringstream in(path);
-    for (std::string dir; std::getline(in, dir, ':');) {
-      if (!dir.empty()) dirs.push_back(dir);
-    }
-  }
-  dirs.insert(dirs.end(), extra.begin(), extra.end());
-  for (const std::string& dir : dirs) {
-    std::string candidate = dir + "/" + name;
-    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
-  }
-  return {};
-}
-
 bool Connects(uint16_t port) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return false;
