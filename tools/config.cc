@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -277,6 +278,44 @@ const std::vector<Option>& AllOptions() {
         "seconds in which repeated webhook notifications to one recipient collapse into one "
         "(0: every one is sent)",
         "60", 0, 86400, [](Config& c, uint64_t n) { c.notifier.window = std::chrono::seconds(n); }),
+      S("redis_url",
+        "publish the event log to a Redis stream on this server: redis://[[user]:password@]host"
+        "[:port][/db] or unix:///path/to/redis.sock (empty: off)",
+        "", [](Config& c, const std::string& v) -> Status {
+          if (!v.empty()) GLINT_RETURN_IF_ERROR(http::ParseRedisUrl(v).status());
+          c.redis.url = v;
+          return Status::Ok();
+        }),
+      S("redis_stream", "the Redis stream (key) the events are appended to", "glint:events",
+        [](Config& c, const std::string& v) -> Status {
+          if (v.empty()) return InvalidArgument("redis_stream must not be empty");
+          c.redis.stream = v;
+          return Status::Ok();
+        }),
+      U("redis_maxlen",
+        "trim the Redis stream to about this many entries (XADD MAXLEN ~; 0: never trim)",
+        "1000000", 0, UINT64_MAX, [](Config& c, uint64_t n) { c.redis.maxlen = n; }),
+      S("redis_types",
+        "comma-separated event types published to Redis, e.g. AVATAR_CHANGED,PHOTO_TAGGED "
+        "(empty: every type)",
+        "", [](Config& c, const std::string& v) -> Status {
+          c.redis.types.clear();
+          if (v.empty()) return Status::Ok();
+          std::string joined;
+          for (const std::string& item : SplitList(v, ','))
+            joined += (joined.empty() ? "" : ",") + item;
+          auto types = core::ParseEventTypes(joined);
+          if (!types.ok()) return InvalidArgument("redis_types: " + types.status().message());
+          c.redis.types = std::move(*types);
+          return Status::Ok();
+        }),
+      U("redis_timeout_ms", "timeout of connecting to Redis and of each round trip", "5000", 100,
+        600000,
+        [](Config& c, uint64_t n) { c.redis.timeout = std::chrono::milliseconds(n); }),
+      U("redis_max_backoff_ms", "longest wait between retries while Redis is failing", "60000",
+        100, 3600000, [](Config& c, uint64_t n) {
+          c.redis.follow.max_backoff = std::chrono::milliseconds(n);
+        }),
       U("header_limit", "largest request header, bytes", "16384", 1024, 1 << 20,
         [](Config& c, uint64_t n) { c.server.header_limit = static_cast<uint32_t>(n); }),
       U("idle_timeout", "seconds to wait for a request header on an open connection", "60", 1, 3600,
@@ -513,6 +552,7 @@ struct Stack {
   std::unique_ptr<core::Purger> purger;                 // only while serving, with targets
   std::unique_ptr<http::WebhookClient> webhook_client;  // only while serving, with webhooks
   std::unique_ptr<core::Notifier> notifier;             // only while serving, with webhooks
+  std::unique_ptr<http::RedisStreamsPublisher> redis;   // only while serving, with redis_url
 };
 
 Result<std::unique_ptr<Stack>> OpenStack(Config& config) {
@@ -683,6 +723,11 @@ int Serve(Config config) {
         config.notifier);
     (*stack)->notifier->Start();
   }
+  if (!config.redis.url.empty()) {
+    (*stack)->redis =
+        std::make_unique<http::RedisStreamsPublisher>(*(*stack)->events, config.redis);
+    (*stack)->redis->Start();
+  }
   server->Run();
   // Handlers still on the blocking pool finish their writes before the stores close.
   blocking.join();
@@ -692,6 +737,7 @@ int Serve(Config config) {
   if ((*stack)->tiering) (*stack)->tiering->Stop();
   if ((*stack)->purger) (*stack)->purger->Stop();
   if ((*stack)->notifier) (*stack)->notifier->Stop();
+  if ((*stack)->redis) (*stack)->redis->Stop();
   server.reset();
   stack->reset();
   log::Info("glint stopped cleanly");

@@ -18,6 +18,7 @@
 #include "core/transformer.h"
 #include "http/handlers.h"
 #include "http/purge_client.h"
+#include "http/redis_streams.h"
 #include "http/server.h"
 #include "http/smtp_mailer.h"
 #include "http/webhook_client.h"
@@ -47,6 +48,7 @@ struct Config {
   std::vector<core::WebhookEndpoint> webhooks;  // http/webhook_client.h ParseWebhook specs
   core::NotifierOptions notifier;
   uint64_t webhook_timeout_ms = 5000;
+  http::RedisStreamsOptions redis;  // the event log is published when redis.url is set
   unsigned blocking_threads = 4;
   std::string log_level = "info";
   uint64_t kdf_memlimit_kib = 0;  // 0 = libsodium's INTERACTIVE limits
