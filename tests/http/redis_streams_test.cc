@@ -293,6 +293,13 @@ TEST_F(RedisStreamsTest, AuthenticatesAndSelectsTheDatabaseFromTheUrl) {
   EXPECT_EQ(client_.Length("acl"), 1);
 }
 
+TEST_F(RedisStreamsTest, PublishesThroughAUnixSocket) {
+  auto p = Start(Options("unix://" + redis_.socket_path()));
+  const uint64_t a = Append(core::kAvatarChanged);
+  ASSERT_TRUE(Eventually([&] { return client_.Length(kStream) == 1; }));
+  EXPECT_EQ(client_.Range(kStream)[0].id, Id(a));
+}
+
 TEST_F(RedisStreamsTest, AnErrorReplyIsRetriedNotSkipped) {
   // The key holds a string: every XADD is refused (WRONGTYPE) until an operator fixes it.
   ASSERT_EQ(client_.Command({"SET", kStream, "not a stream"}), "OK");

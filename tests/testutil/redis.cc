@@ -86,7 +86,8 @@ bool RedisServer::Start() {
   if (port_ == 0) port_ = FreePort();
   process_ = std::make_unique<ChildProcess>(
       std::vector<std::string>{binary, "--port", std::to_string(port_), "--bind", "127.0.0.1",
-                               "--save", "", "--appendonly", "no", "--dir", temp_.path()},
+                               "--save", "", "--appendonly", "no", "--dir", temp_.path(),
+                               "--unixsocket", socket_path(), "--unixsocketperm", "700"},
       log_path_);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (std::chrono::steady_clock::now() < deadline && process_->Running()) {

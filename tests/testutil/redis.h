@@ -36,6 +36,8 @@ class RedisServer {
   void Stop();
   uint16_t port() const { return port_; }
   std::string url() const { return "redis://127.0.0.1:" + std::to_string(port_); }
+  // It also listens on this unix socket (mode 700).
+  std::string socket_path() const { return temp_.path() + "/redis.sock"; }
   std::string log() const { return ReadFileOrEmpty(log_path_); }
 
  private:
