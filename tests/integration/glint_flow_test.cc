@@ -411,7 +411,7 @@ TEST_F(GlintFlowTest, InFlightUploadFinishesAcrossSigterm) {
   boost::beast::http::read(sock, buf, res);
   EXPECT_EQ(res.result_int(), 201u) << res.body();
   EXPECT_FALSE(res.keep_alive()) << "a draining server closes after the response";
-  EXPECT_EQ(server_->Stop(), 0) << server_->log();
+  EXPECT_EQ(server_->WaitForExit(), 0) << server_->log();
 
   // The acknowledged upload is there after a restart.
   Start();

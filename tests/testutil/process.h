@@ -70,6 +70,10 @@ class GlintServer {
   std::string service_token() const;
   // Graceful stop (SIGTERM); returns the exit code.
   int Stop() { return process_->Stop(15, std::chrono::seconds(30)); }
+  // Waits for a run that was already told to stop (a SIGTERM of the test's own) to exit,
+  // sending nothing: a second SIGTERM would find it past its signal handler, closing its
+  // database, and end it there. Returns the exit code.
+  int WaitForExit() { return process_->Stop(0, std::chrono::seconds(30)); }
   // SIGKILL, as a crash would: no handler runs and nothing is flushed. Returns once the
   // process is reaped (so its locks are released), with 128+9 when the signal killed it, or
   // the status it had already exited with (a crash of its own).
