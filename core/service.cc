@@ -9,6 +9,8 @@
 #include <map>
 #include <utility>
 
+#include <boost/json.hpp>
+
 #include "base/hex.h"
 #include "base/log.h"
 #include "core/email.h"
@@ -34,6 +36,24 @@ Result<uint64_t> NextIdAfterLastKey(const storage::Db& db, Cf cf) {
   auto id = storage::ReadU64BE(*last);
   if (!id) return Corruption("malformed id key in the database");
   return *id + 1;
+}
+
+// PHOTO_REGISTERED or PHOTO_DELETED of `photo`: subject is the photo id, the actor its owner
+// (for a delete: whoever deleted it, 0 for an admin); the payload describes the photo.
+EventRecord PhotoEvent(std::string_view type, const Photo& photo, uint64_t actor) {
+  EventRecord e;
+  e.type = type;
+  e.subject = std::to_string(photo.id);
+  e.actor = actor;
+  e.payload =
+      boost::json::serialize(boost::json::object{{"photo_id", photo.id},
+                                                 {"owner_id", photo.owner},
+                                                 {"width", photo.width},
+                                                 {"height", photo.height},
+                                                 {"format", codec::FormatName(photo.format)},
+                                                 {"bytes", photo.bytes},
+                                                 {"visibility", VisibilityName(photo.visibility)}});
+  return e;
 }
 
 }  // namespace
@@ -333,7 +353,8 @@ Result<PhotoView> Service::AddPhoto(uint64_t user_id, uint64_t photo_id, const S
     batch.Put(Cf::kUsers, U64Key(user.id), user.Encode());
     GLINT_ASSIGN_OR_RETURN(changed, EmailsFollowingDefault(user));
   }
-  GLINT_RETURN_IF_ERROR(CommitAvatarChange(batch, user_id, changed));
+  std::vector<EventRecord> registered{PhotoEvent(kPhotoRegistered, photo, user_id)};
+  GLINT_RETURN_IF_ERROR(CommitAvatarChange(batch, user_id, changed, std::move(registered)));
   if (photo_listener_) photo_listener_(photo.id);
   return PhotoView{photo, activate};
 }
@@ -558,8 +579,9 @@ Status Service::DeletePhoto(const Principal& actor, uint64_t photo_id) {
       deleted.emplace_back(id, loc);
     }
     // Its tags go with it, each with its PHOTO_UNTAGGED.
-    std::vector<EventRecord> untagged;
-    GLINT_RETURN_IF_ERROR(CollectTags(*current, actor.user_id, batch, untagged));
+    std::vector<EventRecord> events;
+    GLINT_RETURN_IF_ERROR(CollectTags(*current, actor.user_id, batch, events));
+    events.push_back(PhotoEvent(kPhotoDeleted, *current, actor.user_id));
     // Every email showing it falls back: those that chose it to the account's default, and
     // (when it is the account's default) those following the default to none.
     GLINT_ASSIGN_OR_RETURN(auto changed, EmailsShowing(user, photo_id));
@@ -577,7 +599,7 @@ Status Service::DeletePhoto(const Principal& actor, uint64_t photo_id) {
       user.avatar_updated_at = now;
       batch.Put(Cf::kUsers, U64Key(owner), user.Encode());
     }
-    GLINT_RETURN_IF_ERROR(CommitAvatarChange(batch, actor.user_id, changed, std::move(untagged)));
+    GLINT_RETURN_IF_ERROR(CommitAvatarChange(batch, actor.user_id, changed, std::move(events)));
   }
   if (photo_deleted_listener_) photo_deleted_listener_(photo_id);
   // After the rows are gone: a tombstone never marks a blob that is still referenced.
