@@ -67,10 +67,11 @@ std::string PrefixSuccessor(std::string_view prefix) {
 // Ops are kept by Cf rather than in a rocksdb::WriteBatch because a batch is built before
 // it meets a Db, and RocksDB batches need the Db's column family handles.
 struct WriteBatch::Op {
+  enum Kind { kPut, kDelete, kDeleteRange };
   Cf cf;
-  bool is_delete;
+  Kind kind;
   std::string key;
-  std::string value;
+  std::string value;  // kPut: the value; kDeleteRange: the end key (exclusive)
 };
 
 WriteBatch::WriteBatch() = default;
@@ -80,12 +81,17 @@ WriteBatch& WriteBatch::operator=(WriteBatch&&) noexcept = default;
 
 void WriteBatch::Put(Cf cf, std::string_view key, std::string_view value) {
   assert(cf < Cf::kCount);
-  ops_.push_back(Op{cf, false, std::string(key), std::string(value)});
+  ops_.push_back(Op{cf, Op::kPut, std::string(key), std::string(value)});
 }
 
 void WriteBatch::Delete(Cf cf, std::string_view key) {
   assert(cf < Cf::kCount);
-  ops_.push_back(Op{cf, true, std::string(key), {}});
+  ops_.push_back(Op{cf, Op::kDelete, std::string(key), {}});
+}
+
+void WriteBatch::DeleteRange(Cf cf, std::string_view begin, std::string_view end) {
+  assert(cf < Cf::kCount);
+  ops_.push_back(Op{cf, Op::kDeleteRange, std::string(begin), std::string(end)});
 }
 
 size_t WriteBatch::Count() const { return ops_.size(); }
@@ -165,8 +171,18 @@ Result<std::optional<std::string>> Db::Get(Cf cf, std::string_view key) const {
 Status Db::Write(WriteBatch& batch) {
   rocksdb::WriteBatch rb;
   for (const WriteBatch::Op& op : batch.ops_) {
-    rocksdb::Status s = op.is_delete ? rb.Delete(handle(op.cf), ToSlice(op.key))
-                                     : rb.Put(handle(op.cf), ToSlice(op.key), ToSlice(op.value));
+    rocksdb::Status s;
+    switch (op.kind) {
+      case WriteBatch::Op::kPut:
+        s = rb.Put(handle(op.cf), ToSlice(op.key), ToSlice(op.value));
+        break;
+      case WriteBatch::Op::kDelete:
+        s = rb.Delete(handle(op.cf), ToSlice(op.key));
+        break;
+      case WriteBatch::Op::kDeleteRange:
+        s = rb.DeleteRange(handle(op.cf), ToSlice(op.key), ToSlice(op.value));
+        break;
+    }
     if (!s.ok()) return FromRocks(s, std::string("build batch for ") + CfName(op.cf));
   }
   rocksdb::WriteOptions write_options;

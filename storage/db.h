@@ -60,6 +60,8 @@ class WriteBatch {
 
   void Put(Cf cf, std::string_view key, std::string_view value);
   void Delete(Cf cf, std::string_view key);
+  // Deletes every row of `cf` with begin <= key < end (one range tombstone).
+  void DeleteRange(Cf cf, std::string_view begin, std::string_view end);
   size_t Count() const;
 
  private:

@@ -35,12 +35,7 @@ class EventLogTest : public ::testing::Test {
     char tmpl[] = "/tmp/glint-events-XXXXXX";
     ASSERT_NE(mkdtemp(tmpl), nullptr);
     dir_ = tmpl;
-    auto db = storage::Db::Open(dir_ + "/db", storage::DbOptions{});
-    ASSERT_TRUE(db.ok()) << db.status().ToString();
-    db_ = std::move(*db);
-    auto log = EventLog::Open(*db_, clock_);
-    ASSERT_TRUE(log.ok()) << log.status().ToString();
-    log_ = std::move(*log);
+    ASSERT_NO_FATAL_FAILURE(Open());
     // History: the watermark is above 0, so a consumer that started (its cursor is the
     // watermark) differs from one whose thread has yet to read its cursor (0).
     Append("HISTORY");
@@ -49,6 +44,18 @@ class EventLogTest : public ::testing::Test {
     log_.reset();
     db_.reset();
     std::filesystem::remove_all(dir_);
+  }
+
+  // Opens (again, after a reset: a restart) the Db and the EventLog in dir_.
+  void Open() {
+    log_.reset();
+    db_.reset();
+    auto db = storage::Db::Open(dir_ + "/db", storage::DbOptions{});
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    db_ = std::move(*db);
+    auto log = EventLog::Open(*db_, clock_);
+    ASSERT_TRUE(log.ok()) << log.status().ToString();
+    log_ = std::move(*log);
   }
 
   // Writes one event in its own batch; returns its sequence.
