@@ -7,6 +7,7 @@
 #include <boost/json.hpp>
 
 #include "base/log.h"
+#include "core/event_json.h"
 #include "core/upload_signer.h"
 
 namespace glint::core {
@@ -48,35 +49,15 @@ Result<WebhookEndpoint> ParseWebhookSpec(std::string_view spec) {
   return e;
 }
 
-namespace {
-
-// The webhook body's object (without "collapsed"); shared by WebhookBody and EventFields.
-boost::json::object EventObject(const EventRecord& e) {
-  boost::json::object o;
-  o["seq"] = e.seq;
-  o["type"] = e.type;
-  o["subject"] = e.subject;
-  o["actor"] = e.actor;
-  o["recipient"] = e.recipient;
-  o["time"] = e.time;
-  boost::system::error_code ec;
-  boost::json::value payload = boost::json::parse(e.payload, ec);
-  if (ec || !payload.is_object()) payload = boost::json::string(e.payload);
-  o["payload"] = std::move(payload);
-  return o;
-}
-
-}  // namespace
-
 std::string WebhookBody(const EventRecord& e, uint64_t collapsed) {
-  boost::json::object o = EventObject(e);
+  boost::json::object o = EventJson(e);
   if (collapsed > 0) o["collapsed"] = collapsed;
   return boost::json::serialize(o);
 }
 
 std::vector<std::pair<std::string, std::string>> EventFields(const EventRecord& e) {
   std::vector<std::pair<std::string, std::string>> fields;
-  for (const auto& [name, value] : EventObject(e)) {
+  for (const auto& [name, value] : EventJson(e)) {
     const bool text = value.is_string() && name != "payload";
     fields.emplace_back(std::string(name),
                         text ? std::string(value.get_string()) : boost::json::serialize(value));

@@ -62,8 +62,7 @@ struct WebhookDelivery {
   std::string signature;  // X-Glint-Signature: "sha256=<hex>" (empty without a secret)
 };
 
-// {"seq":..,"type":..,"subject":..,"actor":..,"recipient":..,"time":..,"payload":{..}} and,
-// when `collapsed` > 0, "collapsed": n. A payload that is not a JSON object is sent as a string.
+// The event's JSON (core/event_json.h EventJson) and, when `collapsed` > 0, "collapsed": n.
 std::string WebhookBody(const EventRecord& e, uint64_t collapsed);
 
 // The members of WebhookBody(e, 0) in the same order, as (name, text) pairs for stores whose

@@ -201,6 +201,19 @@ struct TaggedPage {
   std::string next_cursor;
 };
 
+// An event-log consumer as GET /v1/events/consumers shows it.
+struct ConsumerView {
+  // An outside consumer's own name (cursor "ext:<name>"), else a built-in's cursor name
+  // ("webhook:<url>", "purge:<target>").
+  std::string name;
+  bool outside = false;
+  uint64_t cursor = 0;
+  uint64_t lag = 0;  // watermark - cursor (0 when the cursor is ahead)
+};
+
+// An outside consumer's name: 1 to 64 of [a-z0-9_.-].
+bool ValidConsumerName(std::string_view name);
+
 // kInvalidArgument "box_invalid" unless every number of `box` is finite, w and h are above
 // 0, and the box lies inside the image (x, y >= 0; x + w, y + h <= 1).
 Status CheckTagBox(const TagBox& box);
@@ -246,9 +259,10 @@ class Service {
   // Errors: kUnauthenticated "invalid_token" (unknown, malformed or expired).
   Result<Principal> Authenticate(std::string_view bearer_token) const;
 
-  // Where AVATAR_CHANGED events go (core/events.h); set before serving. Without one, changes
-  // only invalidate the in-process cache.
+  // Where events go (core/events.h); set before serving. Without one, changes only
+  // invalidate the in-process cache, and the event-log calls below are "events_disabled".
   void SetEventLog(EventLog* log) { events_ = log; }
+  EventLog* event_log() const { return events_; }
   // How verification mails are delivered; set before serving (default: the log).
   void SetMailer(std::shared_ptr<Mailer> mailer) { mailer_ = std::move(mailer); }
 
@@ -422,6 +436,30 @@ class Service {
   // (400).
   Result<TaggedPage> ListTaggedPhotos(const Principal& actor, uint64_t user_id,
                                       std::string_view cursor, size_t limit) const;
+
+  // --- The event log, for other backends (core/service_events.cc) ---
+  //
+  // Every call takes the service or admin token: "login_required" (401) for anonymous
+  // callers, "service_token_required" (403) for users. DeleteConsumer is the admin's alone
+  // ("admin_required", 403). Without an event log: kUnavailable "events_disabled".
+
+  // Up to `limit` events after `after` (EventLog::ReadPage); with `types` non-empty, only
+  // those types (the page's `next` still passes the others). Errors: "unknown_event_type"
+  // (400) for a type glint does not write.
+  Result<EventPage> ReadEvents(const Principal& actor, uint64_t after, size_t limit,
+                               const std::vector<std::string>& types) const;
+  // The committed cursor of outside consumer `name` (nullopt when it has none).
+  // Errors: "invalid_consumer" (400) unless ValidConsumerName.
+  Result<std::optional<uint64_t>> ConsumerCursor(const Principal& actor,
+                                                 std::string_view name) const;
+  // Durably records that outside consumer `name` handled every event up to `seq`, which
+  // registers it: from then on retention keeps what it has not handled. Writes (blocks).
+  Status CommitConsumer(const Principal& actor, std::string_view name, uint64_t seq);
+  // Every consumer with a cursor, outside and built-in, in cursor-name order.
+  Result<std::vector<ConsumerView>> ListConsumers(const Principal& actor) const;
+  // Forgets outside consumer `name`, so it no longer holds retention back. Writes (blocks).
+  // Errors: "consumer_not_found" (404).
+  Status DeleteConsumer(const Principal& actor, std::string_view name);
 
   // Where a blob the actor may read is (its owner or an admin may). The blob index keeps no
   // format: the bytes' magic names it. Errors: kUnauthenticated "login_required",
