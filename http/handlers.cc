@@ -180,7 +180,12 @@ Api::Api(core::Service& service, core::Transformer& transformer, asio::thread_po
       ready_(std::move(ready)),
       avatar_cache_control_("public, max-age=" + std::to_string(options_.avatar_max_age_seconds)),
       api_limiter_(options_.api_rate_limit, options_.rate_limit_clients),
-      tag_limiter_(options_.tag_rate_limit, options_.rate_limit_clients) {}
+      tag_limiter_(options_.tag_rate_limit, options_.rate_limit_clients),
+      event_waiters_(std::make_shared<EventWaiters>(options_.max_event_waiters)) {
+  if (core::EventLog* log = service_.event_log())
+    log->OnAdvance(
+        [waiters = event_waiters_](uint64_t watermark) { waiters->Advanced(watermark); });
+}
 
 std::optional<Response> Api::CheckRate(const RequestContext& ctx) {
   if (options_.api_rate_limit.per_second <= 0) return std::nullopt;
@@ -248,6 +253,11 @@ void Api::Register(Router& r) {
   r.Add(verb::post, "/v1/photos/{id}/tags/{user}/approve", json, api(&Api::ApproveTag));
   r.Add(verb::delete_, "/v1/photos/{id}/tags/{user}", 0, api(&Api::RemoveTag));
   r.Add(verb::put, "/v1/me/avatar", json, api(&Api::SetAvatar));
+  // The event log, for other backends (http/events_api.cc): token-only, so not limited per
+  // client (a consumer catching up reads many pages a second).
+  r.Add(verb::get, "/v1/events", 0, bind(&Api::ListEvents));
+  r.Add(verb::get, "/v1/events/consumers", 0, bind(&Api::ListConsumers));
+  r.Add(verb::delete_, "/v1/events/consumers/{name}", 0, bind(&Api::DeleteConsumer));
   // Emails and the public profile, for the caller or (/v1/users/{id}/...) for an admin.
   for (std::string base : {"/v1/me", "/v1/users/{user}"}) {
     r.Add(verb::get, base + "/emails", 0, api(&Api::ListEmails));

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include <boost/asio/co_spawn.hpp>
@@ -19,6 +20,7 @@
 #include "core/service.h"
 #include "core/transform.h"
 #include "core/transformer.h"
+#include "http/event_waiters.h"
 #include "http/rate_limit.h"
 #include "http/router.h"
 
@@ -52,6 +54,9 @@ struct ApiOptions {
   // sendfile(2), verified in place and never copied into memory; smaller ones are read
   // through the blob cache. 0 = always read into memory. Rendered variants always are.
   uint64_t sendfile_threshold = 256 << 10;
+  // Long-polls of GET /v1/events waiting at once; past it a poll is answered 503
+  // "too_many_waiters" at once.
+  size_t max_event_waiters = 1000;
 };
 
 class Api {
@@ -110,6 +115,10 @@ class Api {
   boost::asio::awaitable<Response> GetTagSettings(RequestContext& ctx);
   boost::asio::awaitable<Response> SetTagSettings(RequestContext& ctx);
   boost::asio::awaitable<Response> UpdatePhoto(RequestContext& ctx);
+  // The event log for other backends (http/events_api.cc).
+  boost::asio::awaitable<Response> ListEvents(RequestContext& ctx);
+  boost::asio::awaitable<Response> ListConsumers(RequestContext& ctx);
+  boost::asio::awaitable<Response> DeleteConsumer(RequestContext& ctx);
   boost::asio::awaitable<Reply> Raw(RequestContext& ctx);
   boost::asio::awaitable<Reply> PhotoImage(RequestContext& ctx);
   // Serves `source` as stored (an identity `spec`; validated by `source_etag`; from its
@@ -157,6 +166,8 @@ class Api {
   std::string avatar_cache_control_;  // "public, max-age=N", built once
   RateLimiter api_limiter_;
   RateLimiter tag_limiter_;  // keyed "tagger:<user id>"
+  // Shared with the event log's OnAdvance listener, which may outlive the Api.
+  std::shared_ptr<EventWaiters> event_waiters_;
 };
 
 template <class F>

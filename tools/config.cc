@@ -316,6 +316,16 @@ const std::vector<Option>& AllOptions() {
         100, 3600000, [](Config& c, uint64_t n) {
           c.redis.follow.max_backoff = std::chrono::milliseconds(n);
         }),
+      U("event_retention",
+        "seconds events are kept once every consumer has read them (0: keep every event)",
+        "604800", 0, 10ull * 365 * 24 * 3600,
+        [](Config& c, uint64_t n) { c.trimmer.retention = std::chrono::seconds(n); }),
+      U("event_trim_interval", "seconds between passes of the event-log trimmer", "60", 1, 86400,
+        [](Config& c, uint64_t n) { c.trimmer.interval = std::chrono::seconds(n); }),
+      U("max_event_waiters",
+        "GET /v1/events long-polls waiting at once; more are answered 503 too_many_waiters",
+        "1000", 1, 1000000,
+        [](Config& c, uint64_t n) { c.api.max_event_waiters = static_cast<size_t>(n); }),
       U("header_limit", "largest request header, bytes", "16384", 1024, 1 << 20,
         [](Config& c, uint64_t n) { c.server.header_limit = static_cast<uint32_t>(n); }),
       U("idle_timeout", "seconds to wait for a request header on an open connection", "60", 1, 3600,
@@ -553,6 +563,7 @@ struct Stack {
   std::unique_ptr<http::WebhookClient> webhook_client;  // only while serving, with webhooks
   std::unique_ptr<core::Notifier> notifier;             // only while serving, with webhooks
   std::unique_ptr<http::RedisStreamsPublisher> redis;   // only while serving, with redis_url
+  std::unique_ptr<core::EventTrimmer> trimmer;          // only while serving
 };
 
 Result<std::unique_ptr<Stack>> OpenStack(Config& config) {
@@ -728,6 +739,9 @@ int Serve(Config config) {
         std::make_unique<http::RedisStreamsPublisher>(*(*stack)->events, config.redis);
     (*stack)->redis->Start();
   }
+  (*stack)->trimmer =
+      std::make_unique<core::EventTrimmer>(*(*stack)->events, (*stack)->clock, config.trimmer);
+  (*stack)->trimmer->Start();
   server->Run();
   // Handlers still on the blocking pool finish their writes before the stores close.
   blocking.join();
@@ -738,6 +752,7 @@ int Serve(Config config) {
   if ((*stack)->purger) (*stack)->purger->Stop();
   if ((*stack)->notifier) (*stack)->notifier->Stop();
   if ((*stack)->redis) (*stack)->redis->Stop();
+  (*stack)->trimmer->Stop();
   server.reset();
   stack->reset();
   log::Info("glint stopped cleanly");

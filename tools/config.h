@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "core/event_trimmer.h"
 #include "core/events.h"
 #include "core/notifier.h"
 #include "core/purger.h"
@@ -47,6 +48,7 @@ struct Config {
   uint64_t purge_timeout_ms = 5000;
   std::vector<core::WebhookEndpoint> webhooks;  // http/webhook_client.h ParseWebhook specs
   core::NotifierOptions notifier;
+  core::TrimmerOptions trimmer;  // event-log retention
   uint64_t webhook_timeout_ms = 5000;
   http::RedisStreamsOptions redis;  // the event log is published when redis.url is set
   unsigned blocking_threads = 4;
