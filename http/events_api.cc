@@ -3,6 +3,8 @@
 // (core/service.h); this file parses, waits and shapes. Documented in docs/api.md.
 #include <algorithm>
 #include <limits>
+#include <optional>
+#include <string>
 
 #include <boost/json.hpp>
 
@@ -81,21 +83,24 @@ awaitable<Response> Api::ListEvents(RequestContext& ctx) {
   // An outside consumer: `after` is what it has handled (committed when it moved); without
   // one, it resumes at its cursor, and a new consumer starts at the oldest retained event.
   uint64_t from = after->value_or(0);
-  if (auto consumer = q.Get("consumer")) {
-    const std::string name(*consumer);
+  const auto consumer = q.Get("consumer");
+  std::optional<uint64_t> committed;
+  std::string name;
+  if (consumer) {
+    name = std::string(*consumer);
     auto cursor = service_.ConsumerCursor(*actor, name);
     if (!cursor.ok()) co_return ErrorResponse(cursor.status());
-    if (!*after) from = cursor->value_or(log->FirstRetained() - 1);
-    if (!*cursor || **cursor != from) {
-      auto commit = [&] { return service_.CommitConsumer(*actor, name, from); };
-      Status s = co_await RunBlocking(commit);
-      if (!s.ok()) co_return ErrorResponse(s);
-    }
+    committed = *cursor;
+    if (!*after) from = committed.value_or(log->FirstRetained() - 1);
   }
-
-  // Checked (types, the log) before any waiting.
+  // Every parameter (types, the log) is checked before the cursor moves or a wait begins.
   auto page = service_.ReadEvents(*actor, from, max, *types);
   if (!page.ok()) co_return ErrorResponse(page.status());
+  if (consumer && committed != from) {
+    auto commit = [&] { return service_.CommitConsumer(*actor, name, from); };
+    Status s = co_await RunBlocking(commit);
+    if (!s.ok()) co_return ErrorResponse(s);
+  }
   if (page->events.empty() && wait_for.count() > 0) {
     auto ticket = event_waiters_->Enter();
     if (!ticket)
