@@ -15,6 +15,7 @@
 #include <boost/json.hpp>
 
 #include "tests/testutil/api_client.h"
+#include "tests/testutil/http_client.h"
 #include "tests/testutil/images.h"
 #include "tests/testutil/process.h"
 
@@ -163,6 +164,27 @@ TEST_F(EventsFlowTest, LongPollsDoNotBlockOtherRequests) {
     EXPECT_EQ(r.status(), 200) << r.http.body;
     EXPECT_FALSE(r["events"].as_array().empty());
   }
+}
+
+TEST_F(EventsFlowTest, ShutdownAnswersWaitingPolls) {
+  const uint64_t after = U(Events("")["watermark"]);
+  // A raw exchange: the test client would reconnect after the last response, to a server
+  // that is gone by then.
+  const std::string request = "GET /v1/events?wait=60&after=" + std::to_string(after) +
+                              " HTTP/1.1\r\nHost: glint\r\nAuthorization: Bearer " + service_ +
+                              "\r\n\r\n";
+  const uint16_t port = server_->port();
+  auto poll = std::async(std::launch::async, [&] {
+    return testutil::RawExchange(port, request, std::chrono::seconds(20));
+  });
+  EXPECT_EQ(poll.wait_for(std::chrono::milliseconds(800)), std::future_status::timeout);
+  const auto t0 = Clock::now();
+  EXPECT_EQ(server_->Stop(), 0) << server_->log();
+  EXPECT_LT(Clock::now() - t0, std::chrono::seconds(8)) << "the poll held the shutdown back";
+  ASSERT_EQ(poll.wait_for(std::chrono::seconds(20)), std::future_status::ready);
+  const std::string reply = poll.get();
+  EXPECT_TRUE(reply.starts_with("HTTP/1.1 200")) << reply;
+  EXPECT_NE(reply.find("\"events\":[]"), std::string::npos) << reply;
 }
 
 TEST_F(EventsFlowTest, TooManyWaitingPollsAre503) {
