@@ -171,10 +171,11 @@ bool NotModified(const Request& req, std::string_view etag, int64_t modified = 0
 
 }  // namespace
 
-Api::Api(core::Service& service, core::Transformer& transformer, asio::thread_pool& blocking,
-         ApiOptions options, std::function<bool()> ready)
+Api::Api(core::Service& service, core::Transformer& transformer, core::Badges& badges,
+         asio::thread_pool& blocking, ApiOptions options, std::function<bool()> ready)
     : service_(service),
       transformer_(transformer),
+      badges_(badges),
       blocking_(blocking),
       options_(std::move(options)),
       ready_(std::move(ready)),
@@ -270,7 +271,16 @@ void Api::Register(Router& r) {
     r.Add(verb::get, base + "/settings/tags", 0, api(&Api::GetTagSettings));
     r.Add(verb::put, base + "/settings/tags", json, api(&Api::SetTagSettings));
     r.Add(verb::get, base + "/tagged", 0, api(&Api::ListTaggedPhotos));
+    r.Add(verb::get, base + "/badge", 0, api(&Api::GetBadge));
+    r.Add(verb::post, base + "/badge/ack", 0, api(&Api::AckBadge));
+    r.Add(verb::get, base + "/badge/stream", 0, api(&Api::BadgeStream));
   }
+  // Badge events from other backends (service token): not rate limited per client, since
+  // one backend sends them all; bounded by badge_max_batch instead.
+  // About 80 bytes an event: {"src":<20 digits>,"dest":<20 digits>} and separators.
+  const uint64_t badge_body = uint64_t{badges_.options().max_batch} * 80 + 4096;
+  r.Add(verb::post, "/v1/badges/events", badge_body, bind(&Api::IngestBadgeEvents));
+  r.Add(verb::get, "/v1/badges/stats", 0, bind(&Api::BadgeStats));
   r.Add(verb::post, "/v1/emails/verify", json, api(&Api::VerifyEmail));
   r.Add(verb::get, "/v1/emails/verify", 0, api(&Api::VerifyEmail));
   // Gravatar's REST API v3 shapes (https://docs.gravatar.com/api/profiles/rest-api/).

@@ -16,6 +16,7 @@
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "core/badge.h"
 #include "core/gravatar.h"
 #include "core/service.h"
 #include "core/transform.h"
@@ -62,8 +63,8 @@ struct ApiOptions {
 class Api {
  public:
   // `ready` tells /readyz whether the server accepts traffic (false while draining).
-  Api(core::Service& service, core::Transformer& transformer, boost::asio::thread_pool& blocking,
-      ApiOptions options, std::function<bool()> ready);
+  Api(core::Service& service, core::Transformer& transformer, core::Badges& badges,
+      boost::asio::thread_pool& blocking, ApiOptions options, std::function<bool()> ready);
 
   void Register(Router& router);
 
@@ -119,6 +120,12 @@ class Api {
   boost::asio::awaitable<Response> ListEvents(RequestContext& ctx);
   boost::asio::awaitable<Response> ListConsumers(RequestContext& ctx);
   boost::asio::awaitable<Response> DeleteConsumer(RequestContext& ctx);
+  // The newly-unread badge (http/badge_api.cc).
+  boost::asio::awaitable<Response> IngestBadgeEvents(RequestContext& ctx);
+  boost::asio::awaitable<Response> BadgeStats(RequestContext& ctx);
+  boost::asio::awaitable<Response> GetBadge(RequestContext& ctx);
+  boost::asio::awaitable<Response> AckBadge(RequestContext& ctx);
+  boost::asio::awaitable<Reply> BadgeStream(RequestContext& ctx);
   boost::asio::awaitable<Reply> Raw(RequestContext& ctx);
   boost::asio::awaitable<Reply> PhotoImage(RequestContext& ctx);
   // Serves `source` as stored (an identity `spec`; validated by `source_etag`; from its
@@ -159,6 +166,7 @@ class Api {
 
   core::Service& service_;
   core::Transformer& transformer_;
+  core::Badges& badges_;
   boost::asio::thread_pool& blocking_;
   ApiOptions options_;
   std::function<bool()> ready_;

@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -53,15 +54,31 @@ struct RequestContext {
   std::optional<uint64_t> DeclaredLength() const;
 };
 
+// A response body made over time (Server-Sent Events). The session sends the header with
+// Transfer-Encoding: chunked, then each chunk Next() yields as one HTTP chunk, until Next()
+// yields nullopt, the client closes the connection (or sends anything), a write fails or
+// the server drains; then it ends the body and closes the connection. While Next() waits,
+// no thread is held: it must wait asynchronously (timers, posted notifications).
+// Next() runs on the session's executor, one call at a time; when the session stops
+// waiting it cancels the call (terminal cancellation) and drops the source.
+class StreamSource {
+ public:
+  virtual ~StreamSource() = default;
+  // The next chunk (non-empty), or nullopt when the body is complete.
+  virtual boost::asio::awaitable<std::optional<std::string>> Next() = 0;
+};
+
 // What a handler answers: `response`, whose body is in memory; or, when `file` is set, the
 // header of a response whose body is `file`, which the session sends with sendfile(2). The
 // session then ignores response.body() and sets Content-Length to file->length (HEAD sends
-// the header alone, as for any response).
+// the header alone, as for any response). When `stream` is set, the body is the stream's
+// chunks instead (response.body() ignored; HEAD sends the header alone, without a body).
 struct Reply {
   Reply() = default;
   Reply(Response r) : response(std::move(r)) {}  // NOLINT: implicit, any Response is a Reply
   Response response;
   std::optional<FileBody> file;
+  std::shared_ptr<StreamSource> stream;
 };
 
 using Handler = std::function<boost::asio::awaitable<Reply>(RequestContext&)>;

@@ -12,6 +12,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -22,6 +23,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/chunk_encode.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
@@ -72,6 +74,13 @@ bool PeerGone(const boost::system::error_code& ec) {
          ec == beast::error::timeout || ec == asio::error::operation_aborted;
 }
 
+// Completes when the peer closes the connection or sends anything (or the read is
+// cancelled): what a streamed response waits on next to its source.
+awaitable<void> PeerLeaves(tcp::socket& socket) {
+  std::array<char, 64> sink;
+  co_await socket.async_read_some(asio::buffer(sink), kNoThrow);
+}
+
 // Accounts for one request body in Server::body_bytes_in_flight_ while it exists.
 class BodyReservation {
  public:
@@ -107,10 +116,17 @@ struct Server::Loop {
 
 struct Server::Session {
   beast::tcp_stream* stream = nullptr;
-  bool idle = true;  // waiting for a request header
+  bool idle = true;        // waiting for a request header
+  bool streaming = false;  // waiting for a streamed response's next chunk
 
   static awaitable<void> Accept(Server& server, Loop& loop);
   static awaitable<void> Serve(Server& server, Loop& loop, tcp::socket socket);
+  // Sends `header`, then the chunks of `source` (Reply::stream) until it ends, the peer
+  // leaves or the server drains, then the last chunk. `sent` counts the body bytes.
+  static awaitable<boost::system::error_code> SendStream(Server& server, Session& self,
+                                                         beast::tcp_stream& stream,
+                                                         const std::string& header,
+                                                         StreamSource& source, uint64_t& sent);
 };
 
 Server::Server(const Router& router, ServerOptions options)
@@ -194,12 +210,13 @@ void Server::Shutdown() {
       boost::system::error_code ec;
       l->acceptor.close(ec);
       if (l->signals) l->signals->cancel(ec);
-      // Idle keep-alive connections have nothing in flight: close them now. Busy ones close
-      // after their response (the session sees draining()).
+      // Idle keep-alive connections have nothing in flight: close them now, and so do
+      // streamed responses waiting for their next chunk. Busy ones close after their
+      // response (the session sees draining()).
       // Cancelling (not shutting the socket) leaves alone a read that already completed
       // but has not resumed yet: that request is served, then the connection closes.
       for (Session* s : l->sessions)
-        if (s->idle) s->stream->cancel();
+        if (s->idle || s->streaming) s->stream->cancel();
     });
   }
 }
@@ -387,8 +404,15 @@ awaitable<void> Server::Session::Serve(Server& server, Loop& loop, tcp::socket s
       res.body().clear();
       res.content_length(reply.file->length);
     }
-    const uint64_t body_bytes = reply.file ? reply.file->length : res.body().size();
     const unsigned code = res.result_int();
+    if (reply.stream && (head_request || code != 200)) reply.stream.reset();
+    if (reply.stream) {
+      // The body is the stream's chunks; the connection closes when it ends.
+      res.body().clear();
+      res.chunked(true);
+      res.keep_alive(false);
+    }
+    uint64_t body_bytes = reply.file ? reply.file->length : res.body().size();
     if (head_request && code != 304 && code != 204 && code >= 200) {
       // HEAD: the GET answer's headers, Content-Length included, and no body.
       res.body().clear();
@@ -409,6 +433,11 @@ awaitable<void> Server::Session::Serve(Server& server, Loop& loop, tcp::socket s
         log::Write(log::Level::kError, request_id,
                    "sending " + std::to_string(body_bytes) +
                        " bytes from a file failed: " + wec.message());
+    } else if (reply.stream) {
+      wec = co_await SendStream(server, self, stream, header, *reply.stream, body_bytes);
+      reply.stream.reset();  // the source's resources (a watch) go with the stream
+      if (wec && !PeerGone(wec))
+        log::Write(log::Level::kError, request_id, "streaming a response failed: " + wec.message());
     } else {
       stream.expires_after(opt.write_timeout);
       std::array<asio::const_buffer, 2> wire = {asio::buffer(header), asio::buffer(res.body())};
@@ -423,7 +452,7 @@ awaitable<void> Server::Session::Serve(Server& server, Loop& loop, tcp::socket s
       // "sendfile" marks a body sent from its file, not from memory.
       std::snprintf(line, sizeof line, " %u %lluB %.2fms%s", res.result_int(),
                     static_cast<unsigned long long>(body_bytes), us / 1000.0,
-                    reply.file ? " sendfile" : "");
+                    reply.file ? " sendfile" : (res.chunked() ? " stream" : ""));
       log::Write(log::Level::kInfo, request_id, method + " " + (path.empty() ? "-" : path) + line);
     }
     if (wec) break;
@@ -448,6 +477,43 @@ awaitable<void> Server::Session::Serve(Server& server, Loop& loop, tcp::socket s
     }
   }
   stream.close();
+}
+
+awaitable<boost::system::error_code> Server::Session::SendStream(Server& server, Session& self,
+                                                                 beast::tcp_stream& stream,
+                                                                 const std::string& header,
+                                                                 StreamSource& source,
+                                                                 uint64_t& sent) {
+  using namespace asio::experimental::awaitable_operators;
+  const auto write_timeout = server.options_.write_timeout;
+  stream.expires_after(write_timeout);
+  auto [hec, hn] = co_await asio::async_write(stream, asio::buffer(header), kNoThrow);
+  if (hec) co_return hec;
+  // Set before draining() is read: Shutdown's cancel runs on this thread, so it either
+  // comes after this (and cancels the wait below) or draining() is already true.
+  self.streaming = true;
+  while (!server.draining()) {
+    auto next = source.Next();
+    auto peer = PeerLeaves(stream.socket());
+    auto either = std::move(next) || std::move(peer);
+    auto got = co_await std::move(either);
+    if (got.index() != 0 || !std::get<0>(got)) break;
+    const std::string& chunk = *std::get<0>(got);
+    if (chunk.empty()) continue;  // an empty chunk would end the body
+    auto framed = bhttp::make_chunk(asio::buffer(chunk));
+    stream.expires_after(write_timeout);
+    auto [ec, n] = co_await asio::async_write(stream, framed, kNoThrow);
+    if (ec) {
+      self.streaming = false;
+      co_return ec;
+    }
+    sent += chunk.size();
+  }
+  self.streaming = false;
+  auto last = bhttp::make_chunk_last();
+  stream.expires_after(write_timeout);
+  auto [lec, ln] = co_await asio::async_write(stream, last, kNoThrow);
+  co_return lec;
 }
 
 }  // namespace glint::http

@@ -3,10 +3,12 @@
 // whole life. Sessions are C++20 coroutines and enforce the limits (STYLE rule 7): header
 // size, per-route body size, idle/read/write timeouts, the connection cap. Requests on a
 // connection are answered in order (keep-alive and pipelining). A reply whose body is a file
-// (Reply::file, http/router.h) is sent with sendfile(2) under the same write timeout.
+// (Reply::file, http/router.h) is sent with sendfile(2) under the same write timeout; a
+// streamed reply (Reply::stream) with chunked encoding, each chunk under the write timeout,
+// with no timeout while the source waits (the connection then closes after it).
 //
-// Graceful shutdown (SIGINT/SIGTERM or Shutdown()): listeners close, idle connections are
-// closed, in-flight requests finish and their connections then close; after
+// Graceful shutdown (SIGINT/SIGTERM or Shutdown()): listeners close, idle connections and
+// streams waiting for their next chunk are closed, in-flight requests finish and their connections then close; after
 // `shutdown_grace` whatever remains is cut off. Run() returns when all is done.
 //
 // Thread-safety: Listen, then Run from one thread; Shutdown from any thread.

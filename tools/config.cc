@@ -201,6 +201,17 @@ const std::vector<Option>& AllOptions() {
       U("tag_rate_burst", "tag requests a user may make at once before tag_rate_limit applies",
         "30", 1, 1000000,
         [](Config& c, uint64_t n) { c.api.tag_rate_limit.burst = static_cast<double>(n); }),
+      U("badge_memory_pairs",
+        "(receiver, sender) pairs the badge keeps in memory to absorb repeated events without "
+        "disk access (16 bytes each; 0 = look every event up in the database)",
+        "4194304", 0, uint64_t{1} << 32,
+        [](Config& c, uint64_t n) { c.badges.memory_pairs = static_cast<size_t>(n); }),
+      B("badge_skip_online",
+        "do not count badge events for receivers that have a badge stream open (they are "
+        "online and saw the message live)",
+        "false", [](Config& c, bool b) { c.badges.skip_online = b; }),
+      U("badge_max_batch", "badge events one POST /v1/badges/events may carry", "10000", 1,
+        1000000, [](Config& c, uint64_t n) { c.badges.max_batch = static_cast<size_t>(n); }),
       B("trust_forwarded_for",
         "rate-limit by the last X-Forwarded-For address instead of the peer's (set it when "
         "glint is reachable only through a proxy such as Varnish)",
@@ -554,6 +565,7 @@ struct Stack {
   SystemClock clock;
   std::unique_ptr<core::EventLog> events;
   std::unique_ptr<core::Service> service;
+  std::unique_ptr<core::Badges> badges;
   // Declared last: destroyed first, joining renders that still write to the stores.
   std::unique_ptr<core::Transformer> transformer;
   std::unique_ptr<core::RenditionWorker> renditions;    // only while serving
@@ -564,6 +576,7 @@ struct Stack {
   std::unique_ptr<core::Notifier> notifier;             // only while serving, with webhooks
   std::unique_ptr<http::RedisStreamsPublisher> redis;   // only while serving, with redis_url
   std::unique_ptr<core::EventTrimmer> trimmer;          // only while serving
+  std::unique_ptr<core::Follower> badge_follower;       // only while serving
 };
 
 Result<std::unique_ptr<Stack>> OpenStack(Config& config) {
@@ -611,6 +624,7 @@ Result<std::unique_ptr<Stack>> OpenStack(Config& config) {
   GLINT_ASSIGN_OR_RETURN(stack->service, core::Service::Create(*stack->db, *stack->blobs,
                                                                stack->clock, config.service));
   stack->service->SetEventLog(stack->events.get());
+  stack->badges = std::make_unique<core::Badges>(*stack->db, stack->clock, config.badges);
   if (!config.smtp.url.empty()) {
     GLINT_RETURN_IF_ERROR(http::SmtpMailer::CheckOptions(config.smtp));
     stack->service->SetMailer(std::make_shared<http::SmtpMailer>(config.smtp));
@@ -683,7 +697,7 @@ int Serve(Config config) {
   boost::asio::thread_pool blocking(config.blocking_threads);
   http::Router router;
   std::unique_ptr<http::Server> server;
-  http::Api api(*(*stack)->service, *(*stack)->transformer, blocking, config.api,
+  http::Api api(*(*stack)->service, *(*stack)->transformer, *(*stack)->badges, blocking, config.api,
                 [&server] { return server && !server->draining(); });
   api.Register(router);
   server = std::make_unique<http::Server>(router, config.server);
@@ -742,6 +756,9 @@ int Serve(Config config) {
   (*stack)->trimmer =
       std::make_unique<core::EventTrimmer>(*(*stack)->events, (*stack)->clock, config.trimmer);
   (*stack)->trimmer->Start();
+  (*stack)->badge_follower =
+      core::NewBadgeFollower(*(*stack)->events, *(*stack)->badges, core::FollowerOptions{});
+  (*stack)->badge_follower->Start();
   server->Run();
   // Handlers still on the blocking pool finish their writes before the stores close.
   blocking.join();
@@ -753,6 +770,7 @@ int Serve(Config config) {
   if ((*stack)->notifier) (*stack)->notifier->Stop();
   if ((*stack)->redis) (*stack)->redis->Stop();
   (*stack)->trimmer->Stop();
+  (*stack)->badge_follower->Stop();
   server.reset();
   stack->reset();
   log::Info("glint stopped cleanly");

@@ -11,6 +11,7 @@
 
 #include "base/status.h"
 #include "core/event_trimmer.h"
+#include "core/badge.h"
 #include "core/events.h"
 #include "core/notifier.h"
 #include "core/purger.h"
@@ -36,6 +37,7 @@ struct Config {
   http::ServerOptions server;
   http::ApiOptions api;
   core::ServiceOptions service;
+  core::BadgeOptions badges;
   storage::BlobStoreOptions blobs;
   storage::CompactorOptions compactor;
   storage::S3Config s3;  // tiering is on when s3.endpoint is set
