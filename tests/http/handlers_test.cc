@@ -42,7 +42,8 @@ class HandlersTest : public ::testing::Test {
     service_ = std::move(core::Service::Create(*db_, *blobs_, clock_, opt)).value();
     transformer_ = std::make_unique<core::Transformer>(
         *db_, *blobs_, [this] { return service_->AllocateBlobId(); }, core::TransformerOptions{});
-    api_ = std::make_unique<Api>(*service_, *transformer_, pool_,
+    badges_ = std::make_unique<core::Badges>(*db_, clock_, core::BadgeOptions{});
+    api_ = std::make_unique<Api>(*service_, *transformer_, *badges_, pool_,
                                  Options("https://img.example", 256), [] { return true; });
     api_->Register(router_);
   }
@@ -102,6 +103,7 @@ class HandlersTest : public ::testing::Test {
   std::unique_ptr<storage::BlobStore> blobs_;
   std::unique_ptr<core::Service> service_;
   std::unique_ptr<core::Transformer> transformer_;
+  std::unique_ptr<core::Badges> badges_;
   boost::asio::thread_pool pool_{2};
   Router router_;
   std::unique_ptr<Api> api_;
@@ -211,7 +213,7 @@ TEST_F(HandlersTest, BadInputIsA4xxNamingTheField) {
 }
 
 TEST_F(HandlersTest, AFullBlockingQueueAnswers503InsteadOfQueueing) {
-  Api busy(*service_, *transformer_, pool_, Options("", /*max_blocking_queue=*/0),
+  Api busy(*service_, *transformer_, *badges_, pool_, Options("", /*max_blocking_queue=*/0),
            [] { return true; });
   Router router;
   busy.Register(router);
@@ -363,7 +365,7 @@ TEST_F(HandlersTest, SmallOriginalsAndVariantsStayInMemory) {
 
   ApiOptions opt = Options("https://img.example", 256);
   opt.sendfile_threshold = 0;
-  Api memory(*service_, *transformer_, pool_, opt, [] { return true; });
+  Api memory(*service_, *transformer_, *badges_, pool_, opt, [] { return true; });
   Router router;
   memory.Register(router);
   Reply whole = CallReply(router, bhttp::verb::get, PathOf(o["image_url"].as_string()), {}, auth);
@@ -399,7 +401,7 @@ TEST_F(HandlersTest, ACorruptLargeBlobIsTheSameJsonErrorOnBothPaths) {
 
   ApiOptions opt = Options("https://img.example", 256);
   opt.sendfile_threshold = 0;
-  Api memory(*service_, *transformer_, pool_, opt, [] { return true; });
+  Api memory(*service_, *transformer_, *badges_, pool_, opt, [] { return true; });
   Router router;
   memory.Register(router);
   Reply from_memory = CallReply(router, bhttp::verb::get, raw, {}, auth);
