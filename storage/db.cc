@@ -110,7 +110,15 @@ Result<std::unique_ptr<Db>> Db::Open(const std::string& dir, const DbOptions& op
   cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table_options));
 
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-  for (const char* name : kCfNames) descriptors.emplace_back(name, cf_options);
+  // badge_senders is probed mostly for rows that do not exist (first-time senders): a
+  // whole-key bloom filter on the memtable answers those without a skiplist search, as the
+  // table filter does for flushed files.
+  rocksdb::ColumnFamilyOptions probed_options = cf_options;
+  probed_options.memtable_whole_key_filtering = true;
+  probed_options.memtable_prefix_bloom_size_ratio = 0.05;
+  for (size_t i = 0; i < kCfNames.size(); ++i)
+    descriptors.emplace_back(
+        kCfNames[i], i == static_cast<size_t>(Cf::kBadgeSenders) ? probed_options : cf_options);
   descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, cf_options);
   // RocksDB refuses to open a database without naming every column family in it, so a
   // family added by a newer glint is opened too (and left alone) rather than locking an
