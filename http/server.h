@@ -8,8 +8,9 @@
 // with no timeout while the source waits (the connection then closes after it).
 //
 // Graceful shutdown (SIGINT/SIGTERM or Shutdown()): listeners close, idle connections and
-// streams waiting for their next chunk are closed, in-flight requests finish and their connections then close; after
-// `shutdown_grace` whatever remains is cut off. Run() returns when all is done.
+// streams waiting for their next chunk are closed, in-flight requests finish and their
+// connections then close; after `shutdown_grace` whatever remains is cut off. Run() returns
+// when all is done.
 //
 // Thread-safety: Listen, then Run from one thread; Shutdown from any thread.
 #pragma once
