@@ -4,10 +4,11 @@
 //   badge_bench [--dir D] [--threads 2] [--batch 10000] [--events 2000000]
 //
 // Set-up: a fresh RocksDB (fsync on every write, as `glint serve` runs it) in a temp dir
-// under --dir and a Badges with the default options (4M pairs in memory).
+// under --dir, an EventLog, and a Badges with the default options (4M pairs in memory)
+// that appends each counted event to the log, as `glint serve` does.
 // first_time: --threads threads ingest batches of --batch events, every event a new
-//   (receiver, sender) pair: each batch is one synced WriteBatch of its sender rows and
-//   counts. --events events in all.
+//   (receiver, sender) pair: each batch is one synced WriteBatch of its sender rows, counts
+//   and MESSAGE_UNSENT events. --events events in all.
 // redundant: the same threads ingest the same pairs again: every event is absorbed by the
 //   in-memory set, no disk access.
 // stdout gets one JSON object with events/s for each, and the counters.
@@ -78,9 +79,14 @@ int main(int argc, char** argv) {
       return 1;
     }
     SystemClock clock;
+    auto log = core::EventLog::Open(**db, clock);
+    if (!log.ok()) {
+      std::cerr << log.status().ToString() << "\n";
+      return 1;
+    }
     core::BadgeOptions options;
     options.max_batch = batch;
-    core::Badges badges(**db, clock, options);
+    core::Badges badges(**db, clock, options, log->get());
 
     // Pairs: 100,000 receivers interleaved (event i goes to receiver i mod 100,000, so a
     // batch mixes receivers as a chat backend's traffic would), every sender new.

@@ -7,6 +7,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include <boost/json.hpp>
+
 #include "base/log.h"
 #include "storage/record.h"
 
@@ -55,6 +57,13 @@ Result<BadgeRow> DecodeBadge(std::string_view data) {
   }
   if (!r.status().ok()) return Corruption("badge record: " + r.status().message());
   return row;
+}
+
+// True for a MESSAGE_UNSENT a Badges wrote (CountedEvents): its payload has "count".
+bool CountedByBadges(const EventRecord& e) {
+  boost::system::error_code ec;
+  boost::json::value payload = boost::json::parse(e.payload, ec);
+  return !ec && payload.is_object() && payload.as_object().contains("count");
 }
 
 struct FreeDeleter {
@@ -139,8 +148,41 @@ struct Badges::PendingPair {
   uint64_t sender;
 };
 
-Badges::Badges(storage::Db& db, const Clock& clock, BadgeOptions options)
-    : db_(db), clock_(clock), options_(options), shards_(new Shard[kShards]) {
+// A receiver's senders counted by one batch: first how many, then the count after them.
+struct Badges::NewCount {
+  uint64_t receiver;
+  uint64_t count;
+  size_t shard;
+};
+
+// The MESSAGE_UNSENT events of the pairs `fresh` (grouped by receiver, in the order of
+// `counts`), each with the receiver's count after it.
+std::vector<EventRecord> Badges::CountedEvents(const std::vector<const PendingPair*>& fresh,
+                                               const std::vector<NewCount>& counts) {
+  std::vector<EventRecord> out;
+  out.reserve(fresh.size());
+  size_t at = 0;
+  for (const NewCount& c : counts) {
+    size_t n = 0;
+    while (at + n < fresh.size() && fresh[at + n]->receiver == c.receiver) ++n;
+    for (size_t i = 0; i < n; ++i) {
+      const PendingPair& p = *fresh[at + i];
+      EventRecord& e = out.emplace_back();
+      e.type = std::string(kMessageUnsent);
+      e.subject = std::to_string(p.receiver);
+      e.actor = p.sender;
+      e.recipient = p.receiver;
+      e.payload = "{\"src\":" + std::to_string(p.sender) +
+                  ",\"dest\":" + std::to_string(p.receiver) +
+                  ",\"count\":" + std::to_string(c.count - n + 1 + i) + "}";
+    }
+    at += n;
+  }
+  return out;
+}
+
+Badges::Badges(storage::Db& db, const Clock& clock, BadgeOptions options, EventLog* log)
+    : db_(db), clock_(clock), options_(options), log_(log), shards_(new Shard[kShards]) {
   // Each stripe holds a power of two of at least kWindow pairs (so the set may be a little
   // larger than asked for).
   const size_t per_shard =
@@ -164,6 +206,11 @@ Result<BadgeIngestResult> Badges::Ingest(const Principal& actor,
                ? PermissionDenied("badge events come from the service token",
                                   "service_token_required")
                : Unauthenticated("badge events need the service token", "login_required");
+  return IngestChecked(events, /*log_counted=*/true);
+}
+
+Result<BadgeIngestResult> Badges::IngestChecked(std::span<const BadgeEvent> events,
+                                                bool log_counted) {
   if (events.size() > options_.max_batch)
     return TooLarge("a batch holds at most " + std::to_string(options_.max_batch) +
                         " events, not " + std::to_string(events.size()),
@@ -196,7 +243,7 @@ Result<BadgeIngestResult> Badges::Ingest(const Principal& actor,
   }
   if (!pending.empty()) {
     BadgeIngestResult more;
-    Status s = CountPending(pending, more);
+    Status s = CountPending(pending, log_counted && log_ != nullptr, more);
     if (!s.ok()) {
       absorbed_ += out.absorbed;
       skipped_online_ += out.skipped;
@@ -211,7 +258,8 @@ Result<BadgeIngestResult> Badges::Ingest(const Principal& actor,
   return out;
 }
 
-Status Badges::CountPending(std::vector<PendingPair>& pending, BadgeIngestResult& out) {
+Status Badges::CountPending(std::vector<PendingPair>& pending, bool log_counted,
+                            BadgeIngestResult& out) {
   std::sort(pending.begin(), pending.end(), [](const PendingPair& a, const PendingPair& b) {
     return std::tie(a.shard, a.receiver, a.sender) < std::tie(b.shard, b.receiver, b.sender);
   });
@@ -225,11 +273,6 @@ Status Badges::CountPending(std::vector<PendingPair>& pending, BadgeIngestResult
 
   storage::WriteBatch batch;
   std::vector<const PendingPair*> fresh;  // to remember once the batch is durable
-  struct NewCount {
-    uint64_t receiver;
-    uint64_t count;
-    size_t shard;
-  };
   std::vector<NewCount> counts;
   uint64_t disk_hits = 0;
   for (size_t i = 0; i < pending.size(); ++i) {
@@ -280,7 +323,11 @@ Status Badges::CountPending(std::vector<PendingPair>& pending, BadgeIngestResult
     c.count = badge.count;
     batch.Put(Cf::kBadges, U64Key(c.receiver), EncodeBadge(badge));
   }
-  GLINT_RETURN_IF_ERROR(db_.Write(batch));
+  EventLog::Staged staged;
+  if (log_counted) staged = log_->Stage(batch, CountedEvents(fresh, counts));
+  Status written = db_.Write(batch);
+  staged.Done(written);
+  GLINT_RETURN_IF_ERROR(written);
   ++batches_;
   uint64_t evicted = 0;
   for (const PendingPair* p : fresh)
@@ -366,7 +413,7 @@ bool Badges::Online(uint64_t receiver) const {
 Status Badges::ApplyLogEvents(const std::vector<EventRecord>& events) {
   std::vector<BadgeEvent> batch;
   for (const EventRecord& e : events) {
-    if (e.type != kMessageUnsent) continue;
+    if (e.type != kMessageUnsent || CountedByBadges(e)) continue;
     if (e.actor == 0 || e.recipient == 0 || e.actor == e.recipient) {
       log::Warn("badge: skipping MESSAGE_UNSENT event " + std::to_string(e.seq) +
                 " without two different users");
@@ -377,7 +424,7 @@ Status Badges::ApplyLogEvents(const std::vector<EventRecord>& events) {
   const size_t step = std::max<size_t>(1, options_.max_batch);
   for (size_t at = 0; at < batch.size(); at += step) {
     const size_t n = std::min(step, batch.size() - at);
-    auto done = Ingest(Principal::Service(), std::span(batch).subspan(at, n));
+    auto done = IngestChecked(std::span(batch).subspan(at, n), /*log_counted=*/false);
     if (!done.ok()) return done.status();
   }
   return Status::Ok();

@@ -18,6 +18,12 @@
 // counted (or absorbed) before an Ack, and reset by it, or after it, and counted anew:
 // never lost, never counted twice.
 //
+// The log: with an EventLog, every counted event (the first from a new sender since the last
+// acknowledgement; never an absorbed or skipped one) appends a MESSAGE_UNSENT event in the
+// same WriteBatch as its sender row and count: subject and recipient the receiver, actor
+// the sender, payload {"src", "dest", "count"} with the count after it. Events that came
+// from the log (ApplyLogEvents) are not written again.
+//
 // Presence: a receiver with a Watch open is online; with BadgeOptions::skip_online, events
 // for online receivers are not counted (the message was seen live).
 //
@@ -103,8 +109,8 @@ class Badges {
   };
   using OnCount = std::function<void(uint64_t count)>;
 
-  // `db` and `clock` must outlive the Badges.
-  Badges(storage::Db& db, const Clock& clock, BadgeOptions options);
+  // `db`, `clock` and `log` (nullptr: no events appended) must outlive the Badges.
+  Badges(storage::Db& db, const Clock& clock, BadgeOptions options, EventLog* log = nullptr);
   ~Badges();
   Badges(const Badges&) = delete;
   Badges& operator=(const Badges&) = delete;
@@ -113,7 +119,8 @@ class Badges {
   // otherwise). Every event is checked first (ids positive, src != dest: kInvalidArgument
   // "invalid_event" naming the first bad one; more than max_batch: kTooLarge
   // "batch_too_large"), and then nothing is counted when one is bad. The first-time senders
-  // of the whole batch are written in one synced WriteBatch; returns once it is durable.
+  // of the whole batch are written in one synced WriteBatch, with their MESSAGE_UNSENT events
+  // when there is a log; returns once it is durable.
   // On a write error nothing of the batch is counted (the caller may retry it whole).
   Result<BadgeIngestResult> Ingest(const Principal& actor, std::span<const BadgeEvent> events);
 
@@ -137,23 +144,31 @@ class Badges {
   Stats stats() const;
 
   // Applies the MESSAGE_UNSENT events among `events` (actor = src, recipient = dest) as a
-  // backend Ingest; events with a bad src/dest are logged and skipped. For the "badge"
-  // follower of the event log (NewBadgeFollower); at-least-once replays are absorbed.
+  // backend Ingest that appends nothing to the log; events with a bad src/dest are logged
+  // and skipped, and so are the events a Badges wrote itself (their payload has "count":
+  // they were counted when written). For the "badge" follower of the event log
+  // (NewBadgeFollower); at-least-once replays are absorbed.
   Status ApplyLogEvents(const std::vector<EventRecord>& events);
 
  private:
   struct Shard;
   struct PendingPair;
+  struct NewCount;
+  static std::vector<EventRecord> CountedEvents(const std::vector<const PendingPair*>& fresh,
+                                                const std::vector<NewCount>& counts);
   Shard& ShardOf(uint64_t receiver) const;
   Status CheckReader(const Principal& actor, uint64_t receiver) const;
   Result<uint64_t> ReadCount(uint64_t receiver) const;
+  // Ingest after the principal check; `log_counted`: append the counted events to log_.
+  Result<BadgeIngestResult> IngestChecked(std::span<const BadgeEvent> events, bool log_counted);
   // Counts `pending` (pairs missing from memory) with their shards locked, in one batch.
-  Status CountPending(std::vector<PendingPair>& pending, BadgeIngestResult& out);
+  Status CountPending(std::vector<PendingPair>& pending, bool log_counted, BadgeIngestResult& out);
   void Unsubscribe(uint64_t receiver, uint64_t id);
 
   storage::Db& db_;
   const Clock& clock_;
   const BadgeOptions options_;
+  EventLog* const log_;
   std::unique_ptr<Shard[]> shards_;
   std::atomic<uint64_t> next_watch_{1};
   std::atomic<uint64_t> received_{0};

@@ -624,7 +624,8 @@ Result<std::unique_ptr<Stack>> OpenStack(Config& config) {
   GLINT_ASSIGN_OR_RETURN(stack->service, core::Service::Create(*stack->db, *stack->blobs,
                                                                stack->clock, config.service));
   stack->service->SetEventLog(stack->events.get());
-  stack->badges = std::make_unique<core::Badges>(*stack->db, stack->clock, config.badges);
+  stack->badges =
+      std::make_unique<core::Badges>(*stack->db, stack->clock, config.badges, stack->events.get());
   if (!config.smtp.url.empty()) {
     GLINT_RETURN_IF_ERROR(http::SmtpMailer::CheckOptions(config.smtp));
     stack->service->SetMailer(std::make_shared<http::SmtpMailer>(config.smtp));

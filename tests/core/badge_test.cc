@@ -360,5 +360,68 @@ TEST_F(BadgeFollowerTest, AppliesMessageUnsentEventsFromTheLog) {
   EXPECT_EQ(badges.stats().absorbed, 1u);
 }
 
+// With a log, every counted event (and only those) is appended as a MESSAGE_UNSENT with the
+// count after it, in the batch that counted it; the badge's own follower does not count
+// them again, even after an acknowledgement.
+TEST_F(BadgeFollowerTest, CountedEventsAreAppendedToTheLogAndNotCountedTwice) {
+  Badges badges(*db_, clock_, BadgeOptions{}, log_.get());
+  FollowerOptions fast;
+  fast.initial_backoff = std::chrono::milliseconds(10);
+  auto follower = NewBadgeFollower(*log_, badges, fast);
+  follower->Start();
+  const uint64_t start = log_->Watermark();
+  ASSERT_TRUE(WaitFor([&] { return follower->stats().cursor >= start; }));
+
+  auto r = badges.Ingest(Principal::Service(),
+                         std::vector<BadgeEvent>{{1, 20}, {2, 20}, {1, 20}, {1, 21}, {2, 20}});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->counted, 3u);
+  EXPECT_EQ(r->absorbed, 2u);
+  auto events = log_->Read(start, 100);
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(events->size(), 3u);  // absorbed events never reach the log
+  struct Want {
+    uint64_t src, dest;
+    const char* payload;
+  };
+  const Want want[] = {{1, 20, R"({"src":1,"dest":20,"count":1})"},
+                       {2, 20, R"({"src":2,"dest":20,"count":2})"},
+                       {1, 21, R"({"src":1,"dest":21,"count":1})"}};
+  // Receivers come in stripe order: compare as a set.
+  for (const Want& w : want) {
+    bool found = false;
+    for (const EventRecord& e : *events)
+      if (e.actor == w.src && e.recipient == w.dest) {
+        found = true;
+        EXPECT_EQ(e.type, kMessageUnsent);
+        EXPECT_EQ(e.subject, std::to_string(w.dest));
+        EXPECT_EQ(e.payload, w.payload);
+      }
+    EXPECT_TRUE(found) << w.payload;
+  }
+
+  // The receiver looks before the follower reaches those events: they must not come back.
+  ASSERT_TRUE(badges.Ack(Principal::Admin(), 20).ok());
+  const uint64_t last = log_->Watermark();
+  ASSERT_TRUE(WaitFor([&] { return follower->stats().cursor >= last; }));
+  follower->Stop();
+  EXPECT_EQ(*badges.Count(Principal::Admin(), 20), 0u);
+  EXPECT_EQ(*badges.Count(Principal::Admin(), 21), 1u);
+  EXPECT_EQ(badges.stats().durable_writes, 3u);
+  EXPECT_EQ(log_->Watermark(), start + 3);  // the follower appended nothing
+}
+
+// Events from the log are counted without being written to the log again.
+TEST_F(BadgeFollowerTest, EventsFromTheLogAreNotAppendedAgain) {
+  Badges badges(*db_, clock_, BadgeOptions{}, log_.get());
+  const uint64_t start = log_->Watermark();
+  Stage(kMessageUnsent, 1, 20);
+  auto events = log_->Read(start, 10);
+  ASSERT_TRUE(events.ok());
+  ASSERT_TRUE(badges.ApplyLogEvents(*events).ok());
+  EXPECT_EQ(*badges.Count(Principal::Admin(), 20), 1u);
+  EXPECT_EQ(log_->Watermark(), start + 1);
+}
+
 }  // namespace
 }  // namespace glint::core

@@ -163,6 +163,23 @@ TEST_F(BadgeFlowTest, IngestJsonAndNdjsonReadAndAck) {
   EXPECT_EQ(stats["durable_writes"].to_number<int>(), 4);
   EXPECT_EQ(stats["absorbed"].to_number<int>(), 2);
   EXPECT_EQ(stats["acks"].to_number<int>(), 1);
+
+  // The event log got the counted events only, each with the badge after it.
+  ApiReply log = api_->Get("/v1/events?types=MESSAGE_UNSENT", service_);
+  ASSERT_EQ(log.status(), 200) << log.http.body;
+  const json::array& events = log["events"].as_array();
+  ASSERT_EQ(events.size(), 4u) << log.http.body;
+  uint64_t counts[4];
+  for (size_t i = 0; i < 4; ++i) {
+    const json::object& e = events[i].as_object();
+    EXPECT_EQ(e.at("recipient").to_number<uint64_t>(), a.id);
+    EXPECT_EQ(e.at("subject").as_string(), std::to_string(a.id));
+    counts[i] = e.at("payload").at("count").to_number<uint64_t>();
+  }
+  EXPECT_EQ(events[3].at("actor").to_number<uint64_t>(), b.id);  // re-counted after the ack
+  EXPECT_EQ(counts[0] + counts[1], 3u);                          // 1 then 2, in stripe order
+  EXPECT_EQ(counts[2], 3u);
+  EXPECT_EQ(counts[3], 1u);
 }
 
 TEST_F(BadgeFlowTest, OnlyBackendsIngestAndOnlyTheReceiverReads) {
