@@ -119,9 +119,11 @@ class Badges {
   // otherwise). Every event is checked first (ids positive, src != dest: kInvalidArgument
   // "invalid_event" naming the first bad one; more than max_batch: kTooLarge
   // "batch_too_large"), and then nothing is counted when one is bad. The first-time senders
-  // of the whole batch are written in one synced WriteBatch, with their MESSAGE_UNSENT events
-  // when there is a log; returns once it is durable.
-  // On a write error nothing of the batch is counted (the caller may retry it whole).
+  // are written with their MESSAGE_UNSENT events (when there is a log) in one synced
+  // WriteBatch, or, from 2048 of them, in one per commit lane (a group of stripes), so that
+  // concurrent callers write in parallel; returns once everything is durable. On a write
+  // error, the lanes written before it stay counted and the rest is not: retrying the batch
+  // whole counts each sender exactly once (the counted ones are absorbed).
   Result<BadgeIngestResult> Ingest(const Principal& actor, std::span<const BadgeEvent> events);
 
   // The receiver's count. Only the receiver or an admin (kPermissionDenied "not_allowed";
@@ -152,6 +154,7 @@ class Badges {
 
  private:
   struct Shard;
+  struct Lane;
   struct PendingPair;
   struct NewCount;
   static std::vector<EventRecord> CountedEvents(const std::vector<const PendingPair*>& fresh,
@@ -161,8 +164,10 @@ class Badges {
   Result<uint64_t> ReadCount(uint64_t receiver) const;
   // Ingest after the principal check; `log_counted`: append the counted events to log_.
   Result<BadgeIngestResult> IngestChecked(std::span<const BadgeEvent> events, bool log_counted);
-  // Counts `pending` (pairs missing from memory) with their shards locked, in one batch.
+  // Counts `pending` (pairs missing from memory): in one batch, or lane by lane when large.
   Status CountPending(std::vector<PendingPair>& pending, bool log_counted, BadgeIngestResult& out);
+  // Counts `pending` (sorted, its lanes locked) with its stripes locked, in one batch.
+  Status CountUnit(std::span<const PendingPair> pending, bool log_counted, BadgeIngestResult& out);
   void Unsubscribe(uint64_t receiver, uint64_t id);
 
   storage::Db& db_;
@@ -170,6 +175,7 @@ class Badges {
   const BadgeOptions options_;
   EventLog* const log_;
   std::unique_ptr<Shard[]> shards_;
+  std::unique_ptr<Lane[]> lanes_;
   std::atomic<uint64_t> next_watch_{1};
   std::atomic<uint64_t> received_{0};
   std::atomic<uint64_t> absorbed_{0};

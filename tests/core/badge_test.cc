@@ -236,6 +236,62 @@ TEST_F(BadgeRaceTest, ConcurrentAckWithEvictionsNeverLosesOrDoublesASender) {
   RaceAckAndIngest(*this, *badges_, 200);
 }
 
+// Batches large enough to commit lane by lane (2048+ new pairs), from two threads, over
+// receivers in every lane, while another thread acknowledges them: per receiver the count
+// equals its sender rows, and every counted sender is reset by one Ack or still counted.
+TEST_F(BadgeRaceTest, LargeBatchesCommitLaneByLaneExactlyUnderConcurrentAcks) {
+  constexpr uint64_t kReceivers = 64;
+  constexpr uint64_t kPool = 100;  // senders 1001..1100
+  std::atomic<uint64_t> counted{0};
+  std::atomic<uint64_t> reset{0};
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> ingesters;
+  for (int t_i = 0; t_i < 2; ++t_i) {
+    ingesters.emplace_back([&, t_i] {
+      uint64_t x = 777 + t_i;
+      for (int round = 0; round < 12; ++round) {
+        std::vector<BadgeEvent> events;
+        for (int k = 0; k < 4000; ++k) {
+          x = x * 6364136223846793005ull + 1442695040888963407ull;
+          events.push_back({1001 + (x >> 33) % kPool, 1 + (x >> 13) % kReceivers});
+        }
+        auto r = badges_->Ingest(kService, events);
+        ASSERT_TRUE(r.ok()) << r.status().ToString();
+        EXPECT_EQ(r->counted + r->absorbed, events.size());
+        counted += r->counted;
+      }
+    });
+  }
+  std::thread acker([&] {
+    for (uint64_t i = 0; !stop; ++i) {
+      const uint64_t receiver = 1 + (i * 7) % kReceivers;
+      auto r = badges_->Ack(User(receiver), receiver);
+      ASSERT_TRUE(r.ok());
+      reset += *r;
+    }
+  });
+  for (auto& th : ingesters) th.join();
+  stop = true;
+  acker.join();
+  uint64_t left = 0;
+  for (uint64_t r = 1; r <= kReceivers; ++r) {
+    EXPECT_EQ(CountOf(r), SenderRowsOf(r)) << "receiver " << r;
+    left += CountOf(r);
+  }
+  EXPECT_EQ(counted.load(), reset.load() + left);
+  EXPECT_GT(reset.load(), 0u);
+  EXPECT_GT(badges_->stats().batches, 24u);  // more than one write per Ingest: lanes
+
+  // Everyone sends to everyone once more: every count becomes exactly the whole pool.
+  std::vector<BadgeEvent> all;
+  for (uint64_t r = 1; r <= kReceivers; ++r)
+    for (uint64_t s = 1001; s < 1001 + kPool; ++s) all.push_back({s, r});
+  auto r = badges_->Ingest(kService, all);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->counted, kReceivers * kPool - left);
+  for (uint64_t rc = 1; rc <= kReceivers; ++rc) EXPECT_EQ(CountOf(rc), kPool);
+}
+
 TEST_F(BadgeTest, WatchSeesEveryCountAndMakesTheReceiverOnline) {
   std::mutex mu;
   std::vector<uint64_t> seen;
