@@ -401,9 +401,10 @@ struct RecordedSend {
   }
 };
 
+// Polls `done` for up to 20 s: generous, as CI machines are shared and sometimes stall.
 bool WaitFor(const std::function<bool()>& done) {
-  for (auto until = std::chrono::steady_clock::now() + 5s; std::chrono::steady_clock::now() < until;
-       std::this_thread::sleep_for(5ms))
+  for (auto until = std::chrono::steady_clock::now() + 20s;
+       std::chrono::steady_clock::now() < until; std::this_thread::sleep_for(5ms))
     if (done()) return true;
   return done();
 }
