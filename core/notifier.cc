@@ -198,6 +198,12 @@ void Notifier::Stop() {
   for (auto& e : endpoints_) e->follower().Stop();
 }
 
+std::vector<std::string> Notifier::cursor_names() const {
+  std::vector<std::string> out;
+  for (const auto& e : endpoints_) out.push_back(e->follower().name());
+  return out;
+}
+
 Follower::Stats Notifier::stats(size_t endpoint) const {
   return endpoints_.at(endpoint)->follower().stats();
 }

@@ -94,6 +94,8 @@ class Notifier {
   void Start();
   void Stop();
   Follower::Stats stats(size_t endpoint) const;
+  // The endpoints' cursor names ("webhook:<url>").
+  std::vector<std::string> cursor_names() const;
 
  private:
   class Endpoint;

@@ -61,6 +61,12 @@ void Purger::Stop() {
   for (auto& f : followers_) f->Stop();
 }
 
+std::vector<std::string> Purger::cursor_names() const {
+  std::vector<std::string> out;
+  for (const auto& f : followers_) out.push_back(f->name());
+  return out;
+}
+
 Purger::Stats Purger::stats(size_t target) const {
   const Follower::Stats s = followers_.at(target)->stats();
   return {sent_.at(target)->load(), s.failures, s.cursor};

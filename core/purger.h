@@ -61,6 +61,8 @@ class Purger {
   // Wakes and joins every target's thread (an attempt in progress finishes first).
   void Stop();
   Stats stats(size_t target) const;
+  // The targets' cursor names ("purge:<name>").
+  std::vector<std::string> cursor_names() const;
 
  private:
   std::vector<std::unique_ptr<Follower>> followers_;

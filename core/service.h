@@ -207,6 +207,9 @@ struct ConsumerView {
   // ("webhook:<url>", "purge:<target>").
   std::string name;
   bool outside = false;
+  // A built-in consumer this process runs (SetActiveConsumers); false for a cursor left by
+  // a webhook, purge target or stream that is no longer configured.
+  bool active = false;
   uint64_t cursor = 0;
   uint64_t lag = 0;  // watermark - cursor (0 when the cursor is ahead)
 };
@@ -460,6 +463,16 @@ class Service {
   // Forgets outside consumer `name`, so it no longer holds retention back. Writes (blocks).
   // Errors: "consumer_not_found" (404).
   Status DeleteConsumer(const Principal& actor, std::string_view name);
+  // Forgets the cursor of a built-in consumer that is not running (a webhook, purge target
+  // or Redis stream removed from the configuration), which would otherwise hold retention
+  // back for ever. `name` is the cursor name ListConsumers shows. Writes (blocks). Errors:
+  // "invalid_consumer" (400: empty, over 4096 bytes, or an outside consumer's row),
+  // "consumer_not_found" (404), "consumer_active" (409: this process runs it; like Kafka,
+  // which deletes only groups without members).
+  Status DeleteBuiltinConsumer(const Principal& actor, std::string_view name);
+  // The cursor names of the built-in consumers this process runs (`glint serve` sets them
+  // once its consumers started). Thread-safe.
+  void SetActiveConsumers(std::vector<std::string> names);
 
   // Where a blob the actor may read is (its owner or an admin may). The blob index keeps no
   // format: the bytes' magic names it. Errors: kUnauthenticated "login_required",
@@ -525,6 +538,8 @@ class Service {
   Result<PhotoView> AddPhoto(uint64_t user_id, uint64_t photo_id, const StoredImage& image,
                              storage::WriteBatch& batch);
   std::mutex& Stripe(std::string_view key) const;
+  // True when `name` is one of SetActiveConsumers' names.
+  bool IsActiveConsumer(std::string_view name) const;
   // Adds the deletion of the variants rows of `photo_id` to `batch` and the ids of the blobs
   // they name to `blob_ids`. REQUIRES: blobs_.LockIndex() is held.
   Status CollectVariants(uint64_t photo_id, storage::WriteBatch& batch,
@@ -544,7 +559,10 @@ class Service {
   std::string dummy_password_hash_;  // verified against for unknown emails (equal timing)
   std::function<void(uint64_t)> photo_listener_;
   std::function<void(uint64_t)> photo_deleted_listener_;
+
   EventLog* events_ = nullptr;
+  mutable std::mutex active_consumers_mu_;
+  std::vector<std::string> active_consumers_;  // GUARDED_BY(active_consumers_mu_)
   std::shared_ptr<Mailer> mailer_;
 };
 

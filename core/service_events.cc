@@ -89,6 +89,7 @@ Result<std::vector<ConsumerView>> Service::ListConsumers(const Principal& actor)
     ConsumerView v;
     v.outside = r.name.starts_with(kOutsidePrefix);
     v.name = v.outside ? r.name.substr(kOutsidePrefix.size()) : std::move(r.name);
+    v.active = !v.outside && IsActiveConsumer(v.name);
     v.cursor = r.seq;
     v.lag = watermark > r.seq ? watermark - r.seq : 0;
     out.push_back(std::move(v));
@@ -105,6 +106,36 @@ Status Service::DeleteConsumer(const Principal& actor, std::string_view name) {
   GLINT_ASSIGN_OR_RETURN(auto cursor, FindCursor(db_, name));
   if (!cursor) return NotFound("no consumer \"" + std::string(name) + "\"", "consumer_not_found");
   return events_->DeleteCursor(OutsideCursor(name));
+}
+
+Status Service::DeleteBuiltinConsumer(const Principal& actor, std::string_view name) {
+  GLINT_RETURN_IF_ERROR(RequireBackend(actor));
+  if (!actor.admin)
+    return PermissionDenied("only the admin token removes consumers", "admin_required");
+  if (name.empty() || name.size() > 4096 || name.starts_with(kOutsidePrefix))
+    return InvalidArgument(
+        "name a built-in consumer's cursor as GET /v1/events/consumers lists it (outside "
+        "consumers are deleted by their own name)",
+        "invalid_consumer");
+  if (!events_) return Unavailable("this server keeps no event log", "events_disabled");
+  if (IsActiveConsumer(name))
+    return Conflict("consumer \"" + std::string(name) +
+                        "\" runs in this server: remove it from the configuration first",
+                    "consumer_active");
+  GLINT_ASSIGN_OR_RETURN(auto row, db_.Get(storage::Cf::kCursors, name));
+  if (!row) return NotFound("no consumer \"" + std::string(name) + "\"", "consumer_not_found");
+  return events_->DeleteCursor(name);
+}
+
+void Service::SetActiveConsumers(std::vector<std::string> names) {
+  std::lock_guard lock(active_consumers_mu_);
+  active_consumers_ = std::move(names);
+}
+
+bool Service::IsActiveConsumer(std::string_view name) const {
+  std::lock_guard lock(active_consumers_mu_);
+  return std::find(active_consumers_.begin(), active_consumers_.end(), name) !=
+         active_consumers_.end();
 }
 
 }  // namespace glint::core

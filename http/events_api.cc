@@ -1,6 +1,6 @@
 // The event log for other backends: GET /v1/events (long-poll), GET /v1/events/consumers and
-// DELETE /v1/events/consumers/{name}. Authorisation and the consumers' cursors are core's
-// (core/service.h); this file parses, waits and shapes. Documented in docs/api.md.
+// DELETE /v1/events/consumers/{name} (and ?builtin=). Authorisation and the consumers' cursors are
+// core's (core/service.h); this file parses, waits and shapes. Documented in docs/api.md.
 #include <algorithm>
 #include <limits>
 #include <optional>
@@ -141,6 +141,7 @@ awaitable<Response> Api::ListConsumers(RequestContext& ctx) {
   for (const core::ConsumerView& c : *consumers)
     arr.push_back(json::object{{"name", c.name},
                                {"kind", c.outside ? "outside" : "builtin"},
+                               {"active", c.outside || c.active},
                                {"cursor", c.cursor},
                                {"lag", c.lag}});
   core::EventLog* log = service_.event_log();
@@ -154,6 +155,23 @@ awaitable<Response> Api::DeleteConsumer(RequestContext& ctx) {
   if (!actor.ok()) co_return ErrorResponse(actor.status());
   const std::string name(ctx.Param("name"));
   auto remove = [&] { return service_.DeleteConsumer(*actor, name); };
+  Status s = co_await RunBlocking(remove);
+  if (!s.ok()) co_return ErrorResponse(s);
+  co_return Response{bhttp::status::no_content, 11};
+}
+
+// DELETE /v1/events/consumers?builtin=<cursor name>: a built-in consumer's cursor (names
+// hold ':' and '/', so they go in the query, percent-encoded).
+awaitable<Response> Api::DeleteBuiltinConsumer(RequestContext& ctx) {
+  auto actor = RequireBackend(service_, ctx);
+  if (!actor.ok()) co_return ErrorResponse(actor.status());
+  const Query q = ParseQuery(ctx);
+  const std::optional<std::string_view> builtin = q.Get("builtin");
+  if (!builtin)
+    co_return ErrorResponse(
+        InvalidArgument("name the built-in consumer: ?builtin=<cursor name>", "invalid_consumer"));
+  const std::string name(*builtin);
+  auto remove = [&] { return service_.DeleteBuiltinConsumer(*actor, name); };
   Status s = co_await RunBlocking(remove);
   if (!s.ok()) co_return ErrorResponse(s);
   co_return Response{bhttp::status::no_content, 11};

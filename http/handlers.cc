@@ -259,6 +259,7 @@ void Api::Register(Router& r) {
   r.Add(verb::get, "/v1/events", 0, bind(&Api::ListEvents));
   r.Add(verb::get, "/v1/events/consumers", 0, bind(&Api::ListConsumers));
   r.Add(verb::delete_, "/v1/events/consumers/{name}", 0, bind(&Api::DeleteConsumer));
+  r.Add(verb::delete_, "/v1/events/consumers", 0, bind(&Api::DeleteBuiltinConsumer));
   // Emails and the public profile, for the caller or (/v1/users/{id}/...) for an admin.
   for (std::string base : {"/v1/me", "/v1/users/{user}"}) {
     r.Add(verb::get, base + "/emails", 0, api(&Api::ListEmails));

@@ -120,6 +120,7 @@ class Api {
   boost::asio::awaitable<Response> ListEvents(RequestContext& ctx);
   boost::asio::awaitable<Response> ListConsumers(RequestContext& ctx);
   boost::asio::awaitable<Response> DeleteConsumer(RequestContext& ctx);
+  boost::asio::awaitable<Response> DeleteBuiltinConsumer(RequestContext& ctx);
   // The newly-unread badge (http/badge_api.cc).
   boost::asio::awaitable<Response> IngestBadgeEvents(RequestContext& ctx);
   boost::asio::awaitable<Response> BadgeStats(RequestContext& ctx);

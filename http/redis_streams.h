@@ -115,6 +115,7 @@ class RedisStreamsPublisher {
   void Start();
   void Stop();
   core::Follower::Stats follower_stats() const { return follower_.stats(); }
+  const std::string& cursor_name() const { return follower_.name(); }
   RedisStreamWriter::Stats stats() const { return writer_.stats(); }
 
  private:

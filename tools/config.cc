@@ -688,6 +688,26 @@ void RaiseFileLimit(size_t max_connections) {
 
 }  // namespace
 
+// Tells the service which built-in consumers run here, and warns about cursors left by ones
+// that no longer do: they hold event retention back until deleted.
+void ReportConsumers(Stack& stack) {
+  std::vector<std::string> names;
+  if (stack.purger) names = stack.purger->cursor_names();
+  if (stack.notifier)
+    for (std::string& n : stack.notifier->cursor_names()) names.push_back(std::move(n));
+  if (stack.redis) names.push_back(stack.redis->cursor_name());
+  names.push_back(stack.badge_follower->name());
+  stack.service->SetActiveConsumers(std::move(names));
+  auto consumers = stack.service->ListConsumers(core::Principal::Admin());
+  if (!consumers.ok()) return;
+  for (const core::ConsumerView& c : *consumers)
+    if (!c.outside && !c.active)
+      log::Warn("event consumer \"" + c.name + "\" is no longer configured but its cursor (" +
+                std::to_string(c.cursor) + ", " + std::to_string(c.lag) +
+                " behind) holds event retention back; remove it with DELETE "
+                "/v1/events/consumers?builtin=<name> (admin token)");
+}
+
 int Serve(Config config) {
   RaiseFileLimit(config.server.max_connections);
   auto stack = OpenStack(config);
@@ -760,6 +780,7 @@ int Serve(Config config) {
   (*stack)->badge_follower =
       core::NewBadgeFollower(*(*stack)->events, *(*stack)->badges, core::FollowerOptions{});
   (*stack)->badge_follower->Start();
+  ReportConsumers(**stack);
   server->Run();
   // Handlers still on the blocking pool finish their writes before the stores close.
   blocking.join();

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 #include <future>
+#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
@@ -256,6 +257,55 @@ TEST_F(EventsFlowTest, ConsumerCursorCommitsAndResumes) {
   EXPECT_EQ(gone.status(), 404);
   EXPECT_EQ(gone.error_code(), "consumer_not_found");
   EXPECT_EQ(api_->Call("DELETE", "/v1/events/consumers/Bad!", api_->admin_token()).error_code(),
+            "invalid_consumer");
+}
+
+// A webhook removed from the configuration leaves its cursor behind, which would hold
+// retention back for ever: the list shows it inactive and the admin deletes it; a built-in
+// consumer that runs is refused (409), like Kafka refuses a group with members.
+TEST_F(EventsFlowTest, CursorsOfRemovedBuiltinConsumersCanBeDeleted) {
+  const std::string hook = "webhook:http://127.0.0.1:9/hook";
+  auto find = [&](const std::string& name) -> std::optional<json::object> {
+    ApiReply list = api_->Get("/v1/events/consumers", service_);
+    EXPECT_EQ(list.status(), 200) << list.http.body;
+    for (const auto& c : list["consumers"].as_array())
+      if (c.as_object().at("name").as_string() == name) return c.as_object();
+    return std::nullopt;
+  };
+  auto restart = [&](const std::vector<std::string>& extra) {
+    api_.reset();
+    ASSERT_EQ(server_->Stop(), 0) << server_->log();
+    server_ = std::make_unique<GlintServer>(dir_.path() + "/var", extra);
+    ASSERT_NE(server_->port(), 0);
+    api_ = std::make_unique<ApiClient>(server_->port(), server_->admin_token());
+  };
+  ASSERT_NO_FATAL_FAILURE(restart({"--webhooks", "*=http://127.0.0.1:9/hook"}));
+  for (int i = 0; i < 200 && !find(hook); ++i)  // its thread writes the cursor on start
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_TRUE(find(hook));
+  EXPECT_TRUE(find(hook)->at("active").as_bool());
+  const std::string target =
+      "/v1/events/consumers?builtin=webhook%3Ahttp%3A%2F%2F127.0.0.1%3A9%2Fhook";
+  ApiReply running = api_->Call("DELETE", target, api_->admin_token());
+  EXPECT_EQ(running.status(), 409) << running.http.body;
+  EXPECT_EQ(running.error_code(), "consumer_active");
+
+  ASSERT_NO_FATAL_FAILURE(restart({}));
+  ASSERT_TRUE(find(hook));
+  EXPECT_FALSE(find(hook)->at("active").as_bool());
+  EXPECT_NE(server_->log().find("is no longer configured"), std::string::npos) << server_->log();
+  EXPECT_EQ(api_->Call("DELETE", target, service_).error_code(), "admin_required");
+  EXPECT_EQ(api_->Call("DELETE", target, api_->admin_token()).status(), 204);
+  EXPECT_FALSE(find(hook));
+  EXPECT_EQ(api_->Call("DELETE", target, api_->admin_token()).error_code(), "consumer_not_found");
+  // The running badge consumer is refused; outside names go by their own route.
+  EXPECT_EQ(
+      api_->Call("DELETE", "/v1/events/consumers?builtin=badge", api_->admin_token()).error_code(),
+      "consumer_active");
+  EXPECT_EQ(api_->Call("DELETE", "/v1/events/consumers?builtin=ext%3Ax", api_->admin_token())
+                .error_code(),
+            "invalid_consumer");
+  EXPECT_EQ(api_->Call("DELETE", "/v1/events/consumers", api_->admin_token()).error_code(),
             "invalid_consumer");
 }
 
