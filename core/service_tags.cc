@@ -13,6 +13,14 @@
 namespace glint::core {
 namespace {
 
+// The refusal of a tag of `user_id` by someone the user takes no tags from (tag settings are
+// private, so it does not say why).
+Status UserNotTaggable(uint64_t user_id) {
+  return PermissionDenied(
+      "user " + std::to_string(user_id) + " cannot be tagged in this photo by you",
+      "user_not_taggable");
+}
+
 using storage::Cf;
 using storage::U64Key;
 
@@ -142,10 +150,14 @@ Result<TagResult> Service::TagPhoto(const Principal& actor, uint64_t photo_id, u
 
   if (row) {
     GLINT_ASSIGN_OR_RETURN(TagRecord tag, TagRecord::Decode(*row));
-    // Only its parties may move a tag; anyone else learns just that the person is tagged.
-    if (!IsParty(actor, *photo, tag))
+    // Only its parties may move a tag. Anyone else learns that the person is tagged when the
+    // tag is approved (they can see it anyway); a pending one is seen by its parties only,
+    // so they get the answer of a user who takes no tags from them, word for word.
+    if (!IsParty(actor, *photo, tag)) {
+      if (!tag.approved) return UserNotTaggable(user_id);
       return Conflict("user " + std::to_string(user_id) + " is already tagged in this photo",
                       "already_tagged");
+    }
     if (tag.box == box) return TagResult{tag, false};
     tag.box = box;
     tag.updated_at = now;
@@ -161,8 +173,7 @@ Result<TagResult> Service::TagPhoto(const Principal& actor, uint64_t photo_id, u
   auto tagged = LoadUser(user_id);
   if (!tagged.ok()) return tagged.status();  // "user_not_found" for an unknown id
   if (tagged->tag_policy_me == MeTagPolicy::kNobody && actor.user_id != user_id)
-    return PermissionDenied("user " + std::to_string(user_id) + " does not allow tags of them",
-                            "user_not_taggable");
+    return UserNotTaggable(user_id);
   size_t count = 0;
   GLINT_RETURN_IF_ERROR(db_.Scan(Cf::kTags, U64Key(photo_id), options_.max_tags_per_photo + 1,
                                  [&](std::string_view, std::string_view) {

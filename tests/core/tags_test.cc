@@ -360,6 +360,18 @@ TEST_F(TagsTest, PendingTagsAreSeenByTheirPartiesOnlyUntilApproved) {
     EXPECT_ERROR(service_->ApproveTag(outsider, photo, pia_id_), Code::kNotFound, "tag_not_found");
     EXPECT_ERROR(service_->RemoveTag(outsider, photo, pia_id_), Code::kNotFound, "tag_not_found");
   }
+  // Tagging her too tells Sam nothing of the pending tag: the answer (code and message) is
+  // the one he would get if she took no tags from him.
+  auto hidden = service_->TagPhoto(sam_, photo, pia_id_, kBox);
+  SetSettings(pia_, pia_id_, MePolicy(MeTagPolicy::kNobody));
+  const uint64_t other_photo = OlgaPhoto();
+  auto refused = service_->TagPhoto(sam_, other_photo, pia_id_, kBox);
+  SetSettings(pia_, pia_id_, MePolicy(MeTagPolicy::kAnyone));
+  ASSERT_FALSE(hidden.ok());
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(hidden.status().code(), Code::kPermissionDenied);
+  EXPECT_EQ(hidden.status().reason(), "user_not_taggable");
+  EXPECT_EQ(hidden.status().message(), refused.status().message());
   // Only she approves it.
   EXPECT_ERROR(service_->ApproveTag(olga_, photo, pia_id_), Code::kPermissionDenied, "not_allowed");
   EXPECT_ERROR(service_->ApproveTag(tim_, photo, pia_id_), Code::kPermissionDenied, "not_allowed");
