@@ -11,6 +11,7 @@
 #include <boost/json.hpp>
 
 #include "base/log.h"
+#include "core/records.h"
 #include "storage/record.h"
 
 namespace glint::core {
@@ -30,10 +31,6 @@ constexpr size_t kStripesPerLane = kShards / kLanes;
 constexpr size_t kSplitAt = 2048;
 constexpr size_t kWindow = 8;  // slots a pair may occupy in its shard's table
 
-// Badge record fields (docs/formats.md).
-constexpr uint32_t kFieldCount = 1;
-constexpr uint32_t kFieldAckedAt = 2;
-
 uint64_t Mix(uint64_t x) {  // splitmix64's finaliser
   x ^= x >> 30;
   x *= 0xbf58476d1ce4e5b9ull;
@@ -41,30 +38,6 @@ uint64_t Mix(uint64_t x) {  // splitmix64's finaliser
   x *= 0x94d049bb133111ebull;
   x ^= x >> 31;
   return x;
-}
-
-struct BadgeRow {
-  uint64_t count = 0;
-  int64_t acked_at = 0;
-};
-
-std::string EncodeBadge(const BadgeRow& row) {
-  return storage::RecordWriter()
-      .PutU64(kFieldCount, row.count)
-      .PutU64(kFieldAckedAt, static_cast<uint64_t>(row.acked_at))
-      .Finish();
-}
-
-Result<BadgeRow> DecodeBadge(std::string_view data) {
-  BadgeRow row;
-  storage::RecordReader r(data);
-  while (r.Next()) {
-    if (r.is_bytes()) continue;
-    if (r.field() == kFieldCount) row.count = r.u64();
-    if (r.field() == kFieldAckedAt) row.acked_at = static_cast<int64_t>(r.u64());
-  }
-  if (!r.status().ok()) return Corruption("badge record: " + r.status().message());
-  return row;
 }
 
 // True for a MESSAGE_UNSENT a Badges wrote (CountedEvents): its payload has "count".
@@ -373,13 +346,13 @@ Status Badges::CountUnit(std::span<const PendingPair> pending, bool log_counted,
   if (fresh.empty()) return Status::Ok();
   for (NewCount& c : counts) {
     GLINT_ASSIGN_OR_RETURN(auto row, db_.Get(Cf::kBadges, U64Key(c.receiver)));
-    BadgeRow badge;
+    BadgeRecord badge;
     if (row) {
-      GLINT_ASSIGN_OR_RETURN(badge, DecodeBadge(*row));
+      GLINT_ASSIGN_OR_RETURN(badge, BadgeRecord::Decode(*row));
     }
     badge.count += c.count;
     c.count = badge.count;
-    batch.Put(Cf::kBadges, U64Key(c.receiver), EncodeBadge(badge));
+    batch.Put(Cf::kBadges, U64Key(c.receiver), badge.Encode());
   }
   EventLog::Staged staged;
   if (log_counted) staged = log_->Stage(batch, CountedEvents(fresh, counts));
@@ -408,7 +381,7 @@ Status Badges::CheckReader(const Principal& actor, uint64_t receiver) const {
 Result<uint64_t> Badges::ReadCount(uint64_t receiver) const {
   GLINT_ASSIGN_OR_RETURN(auto row, db_.Get(Cf::kBadges, U64Key(receiver)));
   if (!row) return uint64_t{0};
-  GLINT_ASSIGN_OR_RETURN(BadgeRow badge, DecodeBadge(*row));
+  GLINT_ASSIGN_OR_RETURN(BadgeRecord badge, BadgeRecord::Decode(*row));
   return badge.count;
 }
 
@@ -432,7 +405,7 @@ Result<uint64_t> Badges::Ack(const Principal& actor, uint64_t receiver) {
   if (senders.empty() && count == 0) return uint64_t{0};  // nothing to reset: no write
   storage::WriteBatch batch;
   for (uint64_t s : senders) batch.Delete(Cf::kBadgeSenders, U64PairKey(receiver, s));
-  batch.Put(Cf::kBadges, U64Key(receiver), EncodeBadge({0, clock_.NowUnixSeconds()}));
+  batch.Put(Cf::kBadges, U64Key(receiver), BadgeRecord{0, clock_.NowUnixSeconds()}.Encode());
   GLINT_RETURN_IF_ERROR(db_.Write(batch));
   for (uint64_t s : senders) shard.pairs.Erase(receiver, s);
   shard.Notify(receiver, 0);

@@ -8,6 +8,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "core/fsck_rows.h"
 #include "core/records.h"
 #include "storage/record.h"
 
@@ -590,6 +591,14 @@ const char* FindingName(FindingKind kind) {
       return "missing_index_row";
     case FindingKind::kStaleVariantRow:
       return "stale_variant_row";
+    case FindingKind::kOrphanTagRow:
+      return "orphan_tag_row";
+    case FindingKind::kMissingTaggedRow:
+      return "missing_tagged_row";
+    case FindingKind::kStrayTaggedRow:
+      return "stray_tagged_row";
+    case FindingKind::kBadgeCountMismatch:
+      return "badge_count_mismatch";
     case FindingKind::kCount:
       break;
   }
@@ -675,6 +684,14 @@ Result<FsckReport> CheckStore(storage::Db& db, storage::BlobStore& blobs,
   std::vector<std::pair<uint32_t, uint64_t>> truncations;
   ReportDamage(catalog, refs, placed, findings, &truncations);
 
+  std::vector<RowFix> row_fixes;
+  GLINT_RETURN_IF_ERROR(CheckRowIndexes(
+      db, report.rows, row_fixes, [&](Finding f) { findings.Add(std::move(f)); },
+      [&](uint64_t n) { Report(progress, CheckProgress::kRows, n, false); }));
+  Report(progress, CheckProgress::kRows,
+         report.rows.tags + report.rows.tagged + report.rows.badges + report.rows.badge_senders,
+         true);
+
   if (options.repair) {
     Batcher batcher(db, options.batch_ops, progress);
     for (const std::string& key : bad_keys) GLINT_RETURN_IF_ERROR(batcher.Delete(Cf::kBlobs, key));
@@ -687,6 +704,10 @@ Result<FsckReport> CheckStore(storage::Db& db, storage::BlobStore& blobs,
     }
     uint64_t dropped = 0;
     GLINT_RETURN_IF_ERROR(DropVariants(db, refs, catalog, lost_variants, batcher, &dropped));
+    for (const RowFix& fix : row_fixes) {
+      GLINT_RETURN_IF_ERROR(fix.value ? batcher.Put(fix.cf, fix.key, *fix.value)
+                                      : batcher.Delete(fix.cf, fix.key));
+    }
     GLINT_RETURN_IF_ERROR(batcher.Flush());
     // After the index: no row points into what is cut.
     for (const auto& [segment, offset] : truncations) {

@@ -1,6 +1,7 @@
 // `glint admin fsck` and `glint admin rebuild-index`: the blob index (the `blobs` column
 // family) checked against the segment files and the rows that refer to blobs, repaired, or
-// rebuilt from the segments alone.
+// rebuilt from the segments alone. fsck also checks the tag and badge indexes
+// (core/fsck_rows.h).
 //
 // Who refers to a blob, and who owns it, is domain knowledge, so it lives here:
 //   - a photo row: its original (owner = the photo's owner, checksum = the photo's);
@@ -34,10 +35,11 @@ namespace glint::core {
 
 // Where a long run is, for a progress line (called often; the caller rate-limits output).
 struct CheckProgress {
-  enum Phase { kSegments, kIndex, kReferences, kWriting };
+  enum Phase { kSegments, kIndex, kReferences, kRows, kWriting };
   Phase phase = kSegments;
   storage::CatalogProgress scan;  // kSegments
-  uint64_t rows = 0;              // other phases: rows read (or, kWriting, written) so far
+  uint64_t rows = 0;  // other phases: rows read (or, kWriting, written) so far; kRows: rows of
+                      // tags, tagged, badges and badge_senders (core/fsck_rows.h)
 };
 using ProgressFn = std::function<void(const CheckProgress&)>;
 
@@ -52,6 +54,10 @@ enum class FindingKind {
   kOwnerMismatch,       // a blobs row whose owner is not its photo's or upload's
   kMissingIndexRow,     // a blob a row refers to, with no blobs row
   kStaleVariantRow,     // a variant row whose photo is gone, or whose bytes are lost
+  kOrphanTagRow,        // a tags row whose photo is gone
+  kMissingTaggedRow,    // a tags row without its tagged row (the user's list misses the photo)
+  kStrayTaggedRow,      // a tagged row without the tags row it was made from
+  kBadgeCountMismatch,  // a badge count that is not the number of its badge_senders rows
   kCount,
 };
 
@@ -89,6 +95,14 @@ struct StoreCounts {
   uint64_t spare_bytes = 0;
 };
 
+// What the row check (core/fsck_rows.h) read.
+struct RowCounts {
+  uint64_t tags = 0;           // tags rows
+  uint64_t tagged = 0;         // tagged rows
+  uint64_t badges = 0;         // badges rows (receivers acknowledged or counted once)
+  uint64_t badge_senders = 0;  // badge_senders rows (senders counted, not yet acknowledged)
+};
+
 struct FsckOptions {
   bool repair = false;
   size_t max_listed = 1000;  // findings kept in the report; all are counted
@@ -97,6 +111,7 @@ struct FsckOptions {
 
 struct FsckReport {
   StoreCounts counts;
+  RowCounts rows;
   uint64_t index_rows = 0;
   uint64_t unreferenced_index_rows = 0;  // intact, but nothing refers to the blob
   uint64_t differences = 0;
@@ -109,7 +124,8 @@ struct FsckReport {
 // Verifies every record of every segment (payload checksums too); then every blobs row (its
 // segment exists; a record with its blob id, length and checksum is at its offset; its blob
 // is not deleted; its owner is right); then that every blob a photo, variant or pending
-// upload refers to has a row. With `options.repair`, also, in WriteBatches of
+// upload refers to has a row; then the tags/tagged and badges/badge_senders pairs
+// (core/fsck_rows.h). With `options.repair`, also, in WriteBatches of
 // `options.batch_ops` operations:
 //   - re-points a row whose record is damaged or missing to an intact copy of the same bytes
 //     elsewhere (same blob id, length and checksum);
@@ -117,7 +133,10 @@ struct FsckReport {
 //   - corrects a wrong owner;
 //   - deletes the rows of deleted blobs and rows that nothing refers to whose bytes are gone;
 //   - deletes variant rows (and their blob's row) whose bytes are lost or whose photo is gone;
-//   - truncates a segment at a damaged tail when no row points at or after it.
+//   - truncates a segment at a damaged tail when no row points at or after it;
+//   - deletes the tags (and tagged) rows of deleted photos, adds missing tagged rows, deletes
+//     tagged rows without their tags row and rows whose keys or values do not decode, and
+//     sets each badge count to the number of its badge_senders rows.
 // What it cannot fix (a photo's original with no intact copy, a damaged stretch in the
 // middle of a segment) keeps `fixable` false, with the reason in `fix_note`.
 // Memory: as RebuildBlobIndex's, plus 56 bytes per index row (about 160 bytes per blob). Errors

@@ -445,6 +445,20 @@ std::string TaggedKey(const TagRecord& tag) {
   return key;
 }
 
+std::string BadgeRecord::Encode() const {
+  return RecordWriter().PutU64(1, count).PutU64(2, static_cast<uint64_t>(acked_at)).Finish();
+}
+
+Result<BadgeRecord> BadgeRecord::Decode(std::string_view data) {
+  BadgeRecord b;
+  GLINT_RETURN_IF_ERROR(ReadFields(data, "badge", [&](const RecordReader& r) {
+    if (r.is_bytes()) return;
+    if (r.field() == 1) b.count = r.u64();
+    if (r.field() == 2) b.acked_at = static_cast<int64_t>(r.u64());
+  }));
+  return b;
+}
+
 std::string SessionRecord::Encode() const {
   return RecordWriter()
       .PutU64(1, user_id)

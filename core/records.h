@@ -193,6 +193,17 @@ struct TagRecord {
 std::string TagKey(uint64_t photo_id, uint64_t user_id);
 std::string TaggedKey(const TagRecord& tag);
 
+// badges CF, key U64Key(receiver): the newly-unread badge of one receiver. `count` is always
+// the number of the receiver's badge_senders rows (receiver ‖ sender, empty values), written
+// with them in one batch. A receiver without a row has count 0.
+struct BadgeRecord {
+  uint64_t count = 0;    // field 1: distinct senders counted since the last acknowledgement
+  int64_t acked_at = 0;  // field 2: unix seconds of the last acknowledgement (0 = never)
+
+  std::string Encode() const;
+  static Result<BadgeRecord> Decode(std::string_view data);
+};
+
 // sessions CF, key: SHA-256 of the bearer token (the token itself is never stored).
 struct SessionRecord {
   uint64_t user_id = 0;    // field 1

@@ -82,6 +82,9 @@ class ProgressLine {
       case core::CheckProgress::kIndex:
         line += "reading the blob index, " + Count(latest_.rows) + " rows";
         break;
+      case core::CheckProgress::kRows:
+        line += "checking tags and badges, " + Count(latest_.rows) + " rows";
+        break;
       case core::CheckProgress::kWriting:
         line += "writing, " + Count(latest_.rows) + " rows";
         break;
@@ -196,6 +199,10 @@ int AdminFsck(const Config& config, bool repair) {
               << " of blobs nothing refers to any more";
   }
   std::cout << "\n";
+  const core::RowCounts& rows = report->rows;
+  std::cout << name << ": " << Count(rows.tags) << " tags (" << Count(rows.tagged)
+            << " tagged rows), " << Count(rows.badges) << " badges (" << Count(rows.badge_senders)
+            << " senders counted)\n";
   for (const core::Finding& f : report->findings) PrintFinding(f, repair);
   if (report->findings.size() < report->differences) {
     std::cout << "... and " << Count(report->differences - report->findings.size())

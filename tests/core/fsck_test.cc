@@ -17,6 +17,7 @@
 #include <gtest/gtest.h>
 
 #include "base/clock.h"
+#include "core/badge.h"
 #include "core/records.h"
 #include "core/service.h"
 #include "storage/blob_store.h"
@@ -501,7 +502,117 @@ TEST_F(FsckTest, ProgressCoversEveryPhase) {
   ASSERT_TRUE(report.ok());
   EXPECT_EQ(phases,
             (std::vector<CheckProgress::Phase>{CheckProgress::kSegments, CheckProgress::kReferences,
-                                               CheckProgress::kIndex}));
+                                               CheckProgress::kIndex, CheckProgress::kRows}));
+}
+
+constexpr TagBox kBox{0.1, 0.2, 0.3, 0.4};
+
+TEST_F(FsckTest, TagsAndBadgesWrittenByTheServiceAreClean) {
+  auto alice = MakeUser("alice@example.com", 2);
+  auto bob = MakeUser("bob@example.com", 1);
+  const uint64_t a = alice[0].photo.owner, b = bob[0].photo.owner;
+  ASSERT_TRUE(service_->TagPhoto({a, false}, alice[0].photo.id, b, kBox).ok());
+  ASSERT_TRUE(service_->TagPhoto({a, false}, alice[1].photo.id, a, kBox).ok());
+  ASSERT_TRUE(service_->TagPhoto({b, false}, bob[0].photo.id, a, kBox).ok());
+  ASSERT_TRUE(service_->RemoveTag({a, false}, bob[0].photo.id, a).ok());
+  Badges badges(*db_, clock_, {});
+  const std::vector<BadgeEvent> events{{a, b}, {7, b}, {b, a}, {a, b}};
+  ASSERT_TRUE(badges.Ingest(Principal::Service(), events).ok());
+  ASSERT_TRUE(badges.Ack({a, false}, a).ok());
+
+  FsckReport r = Fsck();
+  EXPECT_TRUE(r.clean()) << Describe(r);
+  EXPECT_EQ(r.rows.tags, 2u);
+  EXPECT_EQ(r.rows.tagged, 2u);
+  EXPECT_EQ(r.rows.badges, 2u);         // b counted 2, a acknowledged (0)
+  EXPECT_EQ(r.rows.badge_senders, 2u);  // b's senders a and 7
+}
+
+TEST_F(FsckTest, TagRowsOutOfStepAreReportedAndRepaired) {
+  auto alice = MakeUser("alice@example.com", 1);
+  auto bob = MakeUser("bob@example.com", 1);
+  const uint64_t a = alice[0].photo.owner, b = bob[0].photo.owner;
+  const uint64_t photo = alice[0].photo.id;
+  auto tagged = service_->TagPhoto({a, false}, photo, b, kBox);
+  ASSERT_TRUE(tagged.ok()) << tagged.status().ToString();
+  const TagResult kept = *tagged;
+  // Its tagged row lost: bob's list misses the photo.
+  DeleteRow(Cf::kTagged, TaggedKey(kept.tag));
+  // A tag of a photo that is gone, with both its rows.
+  TagRecord orphan = kept.tag;
+  orphan.photo_id = 999;
+  storage::WriteBatch batch;
+  batch.Put(Cf::kTags, TagKey(orphan.photo_id, orphan.user_id), orphan.Encode());
+  batch.Put(Cf::kTagged, TaggedKey(orphan), "");
+  // A tagged row for a tag that is not there, and one whose key is no tagged key.
+  TagRecord ghost = kept.tag;
+  ghost.user_id = a;
+  batch.Put(Cf::kTagged, TaggedKey(ghost), "");
+  batch.Put(Cf::kTagged, "short", "");
+  // A tags row that names another photo than its key.
+  TagRecord moved = kept.tag;
+  moved.user_id = 5;
+  batch.Put(Cf::kTags, TagKey(photo + 1, 5), moved.Encode());
+  ASSERT_TRUE(db_->Write(batch).ok());
+
+  FsckReport r = Fsck();
+  EXPECT_EQ(r.differences, 5u) << Describe(r);
+  EXPECT_EQ(Count(r, FindingKind::kMissingTaggedRow), 1u) << Describe(r);
+  EXPECT_EQ(Count(r, FindingKind::kOrphanTagRow), 1u) << Describe(r);
+  EXPECT_EQ(Count(r, FindingKind::kStrayTaggedRow), 1u) << Describe(r);
+  EXPECT_EQ(Count(r, FindingKind::kMalformedRow), 2u) << Describe(r);
+  const Finding* missing = First(r, FindingKind::kMissingTaggedRow);
+  ASSERT_NE(missing, nullptr);
+  EXPECT_EQ(missing->photo_id, photo);
+  EXPECT_NE(missing->what.find("user " + std::to_string(b)), std::string::npos) << missing->what;
+  EXPECT_EQ(First(r, FindingKind::kOrphanTagRow)->photo_id, 999u);
+  auto before = service_->ListTaggedPhotos({b, false}, b, "", 10);
+  ASSERT_TRUE(before.ok());
+  EXPECT_TRUE(before->photos.empty());
+
+  r = Fsck(/*repair=*/true);
+  EXPECT_EQ(r.repaired, 5u) << Describe(r);
+  r = Fsck();
+  EXPECT_TRUE(r.clean()) << Describe(r);
+  EXPECT_EQ(r.rows.tags, 1u);
+  EXPECT_EQ(r.rows.tagged, 1u);
+  auto after = service_->ListTaggedPhotos({b, false}, b, "", 10);
+  ASSERT_TRUE(after.ok());
+  ASSERT_EQ(after->photos.size(), 1u);
+  EXPECT_EQ(after->photos[0].photo.photo.id, photo);
+  EXPECT_EQ(after->photos[0].tag.created_at, kept.tag.created_at);
+  EXPECT_EQ(after->photos[0].tag.box, kBox);
+}
+
+TEST_F(FsckTest, BadgeCountsAreSetToTheNumberOfTheirSenders) {
+  Badges badges(*db_, clock_, {});
+  const std::vector<BadgeEvent> events{{1, 10}, {2, 10}, {3, 11}};
+  ASSERT_TRUE(badges.Ingest(Principal::Service(), events).ok());
+  ASSERT_TRUE(Fsck().clean());
+  storage::WriteBatch batch;
+  batch.Put(Cf::kBadges, U64Key(10), BadgeRecord{5, 1234}.Encode());  // 2 senders
+  batch.Put(Cf::kBadgeSenders, storage::U64PairKey(12, 1), "");       // no badges row
+  batch.Put(Cf::kBadgeSenders, storage::U64PairKey(12, 2), "");
+  batch.Put(Cf::kBadges, U64Key(11), std::string("\xff\xff", 2));  // does not decode
+  ASSERT_TRUE(db_->Write(batch).ok());
+
+  FsckReport r = Fsck();
+  EXPECT_EQ(r.differences, 3u) << Describe(r);
+  EXPECT_EQ(Count(r, FindingKind::kBadgeCountMismatch), 3u) << Describe(r);
+  r = Fsck(/*repair=*/true);
+  EXPECT_EQ(r.repaired, 3u) << Describe(r);
+  EXPECT_TRUE(Fsck().clean());
+  auto read = [&](uint64_t receiver) {
+    auto row = db_->Get(Cf::kBadges, U64Key(receiver));
+    EXPECT_TRUE(row.ok() && *row);
+    return row.ok() && *row ? *BadgeRecord::Decode(**row) : BadgeRecord{};
+  };
+  EXPECT_EQ(read(10).count, 2u);
+  EXPECT_EQ(read(10).acked_at, 1234);  // kept
+  EXPECT_EQ(read(11).count, 1u);
+  EXPECT_EQ(read(12).count, 2u);
+  Badges reopened(*db_, clock_, {});
+  EXPECT_EQ(*reopened.Count(Principal::Admin(), 12), 2u);
 }
 
 }  // namespace

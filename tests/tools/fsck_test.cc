@@ -166,6 +166,9 @@ TEST_F(FsckToolTest, ACleanStorePassesAndARunningServerIsRefused) {
   }
   EXPECT_EQ(Admin({"fsck"}), tools::kExitClean) << out_;
   EXPECT_NE(out_.find("fsck: 3 photos, 1 variants, 0 pending uploads"), std::string::npos) << out_;
+  EXPECT_NE(out_.find("fsck: 0 tags (0 tagged rows), 0 badges (0 senders counted)"),
+            std::string::npos)
+      << out_;
   EXPECT_NE(out_.find("fsck: clean"), std::string::npos) << out_;
   EXPECT_EQ(out_.find("fsck: segment "), std::string::npos) << "a tiny store printed progress\n"
                                                             << out_;
