@@ -54,8 +54,8 @@ class RowChecker {
   Status Run() {
     GLINT_RETURN_IF_ERROR(Tags());
     GLINT_RETURN_IF_ERROR(Tagged());
-    GLINT_RETURN_IF_ERROR(Badges());
-    return BadgeSenders();
+    GLINT_RETURN_IF_ERROR(BadgeSenders());
+    return Badges();
   }
 
  private:
@@ -69,6 +69,12 @@ class RowChecker {
   void Malformed(Cf cf, std::string_view key, std::string what) {
     Fix(Make(FindingKind::kMalformedRow, 0, std::move(what), "delete the row"), cf,
         std::string(key), std::nullopt);
+  }
+  void MalformedKey(Cf cf, std::string_view table, std::string_view key,
+                    std::string_view expected) {
+    Malformed(cf, key,
+              "a " + std::string(table) + " row has a " + std::to_string(key.size()) +
+                  "-byte key, not " + std::string(expected));
   }
 
   // Whether a photos row exists for `photo_id` (one lookup per photo: tags come in photo
@@ -91,9 +97,7 @@ class RowChecker {
           auto photo_id = storage::ReadU64BE(key);
           auto user_id = storage::ReadU64BE(key, 8);
           if (key.size() != 16 || !photo_id || !user_id) {
-            Malformed(Cf::kTags, key,
-                      "a tags row has a " + std::to_string(key.size()) +
-                          "-byte key, not a photo id and a user id");
+            MalformedKey(Cf::kTags, "tags", key, "a photo id and a user id");
             return true;
           }
           auto tag = TagRecord::Decode(value);
@@ -145,9 +149,7 @@ class RowChecker {
           auto user_id = storage::ReadU64BE(key);
           auto inverted_photo = storage::ReadU64BE(key, 16);
           if (key.size() != 24 || !user_id || !inverted_photo) {
-            Malformed(Cf::kTagged, key,
-                      "a tagged row has a " + std::to_string(key.size()) +
-                          "-byte key, not a user id, a time and a photo id");
+            MalformedKey(Cf::kTagged, "tagged", key, "a user id, a time and a photo id");
             return true;
           }
           const uint64_t photo_id = ~*inverted_photo;
@@ -168,15 +170,15 @@ class RowChecker {
     return error;
   }
 
-  // Counts a receiver's badge_senders rows (a malformed key is not a sender).
-  Result<uint64_t> Senders(uint64_t receiver) const {
-    uint64_t n = 0;
+  // Whether the receiver has a badge_senders row (a malformed key is not a sender).
+  Result<bool> HasSenders(uint64_t receiver) const {
+    bool found = false;
     GLINT_RETURN_IF_ERROR(db_.Scan(Cf::kBadgeSenders, U64Key(receiver), kAllRows,
                                    [&](std::string_view key, std::string_view) {
-                                     n += key.size() == 16 ? 1 : 0;
-                                     return true;
+                                     found = key.size() == 16;
+                                     return !found;
                                    }));
-    return n;
+    return found;
   }
 
   void CountMismatch(uint64_t receiver, uint64_t senders, int64_t acked_at, std::string what) {
@@ -187,38 +189,22 @@ class RowChecker {
         Cf::kBadges, U64Key(receiver), BadgeRecord{senders, acked_at}.Encode());
   }
 
-  Status Badges() {
-    Status error;
-    GLINT_RETURN_IF_ERROR(
-        db_.Scan(Cf::kBadges, "", kAllRows, [&](std::string_view key, std::string_view value) {
-          Row();
-          ++counts_.badges;
-          auto receiver = storage::ReadU64BE(key);
-          if (key.size() != 8 || !receiver) {
-            Malformed(
-                Cf::kBadges, key,
-                "a badges row has a " + std::to_string(key.size()) + "-byte key, not a user id");
-            return true;
-          }
-          auto senders = Senders(*receiver);
-          if (!senders.ok()) {
-            error = senders.status();
-            return false;
-          }
-          auto badge = BadgeRecord::Decode(value);
-          if (!badge.ok()) {
-            CountMismatch(*receiver, *senders, 0,
-                          "does not decode (" + badge.status().message() + ")");
-          } else if (badge->count != *senders) {
-            CountMismatch(*receiver, *senders, badge->acked_at,
-                          "says " + std::to_string(badge->count));
-          }
-          return true;
-        }));
-    return error;
+  // A receiver's badges row (nullopt: none) against its `senders` rows.
+  void CheckBadge(uint64_t receiver, const std::optional<std::string>& row, uint64_t senders) {
+    if (!row) {
+      if (senders != 0) CountMismatch(receiver, senders, 0, "has no row (count 0)");
+      return;
+    }
+    auto badge = BadgeRecord::Decode(*row);
+    if (!badge.ok()) {
+      CountMismatch(receiver, senders, 0, "does not decode (" + badge.status().message() + ")");
+    } else if (badge->count != senders) {
+      CountMismatch(receiver, senders, badge->acked_at, "says " + std::to_string(badge->count));
+    }
   }
 
-  // Receivers with senders and no badges row (count 0). Senders come grouped by receiver.
+  // Receivers with counted senders: each run of badge_senders rows (they come grouped by
+  // receiver) against the receiver's badges row. Every sender row is read once.
   Status BadgeSenders() {
     Status error;
     std::optional<uint64_t> receiver;
@@ -226,7 +212,7 @@ class RowChecker {
     auto end_run = [&]() -> Status {
       if (!receiver || run == 0) return Status::Ok();
       GLINT_ASSIGN_OR_RETURN(auto row, db_.Get(Cf::kBadges, U64Key(*receiver)));
-      if (!row) CountMismatch(*receiver, run, 0, "has no row (count 0)");
+      CheckBadge(*receiver, row, run);
       run = 0;
       return Status::Ok();
     };
@@ -236,9 +222,7 @@ class RowChecker {
           ++counts_.badge_senders;
           auto r = storage::ReadU64BE(key);
           if (key.size() != 16 || !r) {
-            Malformed(Cf::kBadgeSenders, key,
-                      "a badge_senders row has a " + std::to_string(key.size()) +
-                          "-byte key, not a receiver and a sender");
+            MalformedKey(Cf::kBadgeSenders, "badge_senders", key, "a receiver and a sender");
             return true;
           }
           if (receiver != r) {
@@ -251,6 +235,32 @@ class RowChecker {
         }));
     GLINT_RETURN_IF_ERROR(error);
     return end_run();
+  }
+
+  // Receivers without counted senders: their badges row must say 0. (A row with senders was
+  // checked with them; one lookup for each row that does not say 0.)
+  Status Badges() {
+    Status error;
+    GLINT_RETURN_IF_ERROR(
+        db_.Scan(Cf::kBadges, "", kAllRows, [&](std::string_view key, std::string_view value) {
+          Row();
+          ++counts_.badges;
+          auto receiver = storage::ReadU64BE(key);
+          if (key.size() != 8 || !receiver) {
+            MalformedKey(Cf::kBadges, "badges", key, "a user id");
+            return true;
+          }
+          auto badge = BadgeRecord::Decode(value);
+          if (badge.ok() && badge->count == 0) return true;
+          auto has_senders = HasSenders(*receiver);
+          if (!has_senders.ok()) {
+            error = has_senders.status();
+            return false;
+          }
+          if (!*has_senders) CheckBadge(*receiver, std::string(value), 0);
+          return true;
+        }));
+    return error;
   }
 
   const storage::Db& db_;

@@ -28,9 +28,10 @@ struct RowFix {
   std::optional<std::string> value;
 };
 
-// Reads the four column families in key order (one point lookup per tags row, per tagged
-// row and per receiver; memory: the fixes only). Each difference goes to `add`, with its
-// repair appended to `fixes` when there is one; `progress(rows)` is called after every row.
+// Reads the four column families once each, in key order, with one point lookup per tags
+// row, per tagged row, per receiver with counted senders and per nonzero badge (memory: the
+// fixes only). Each difference goes to `add`, with its repair appended to `fixes`;
+// `progress(rows)` is called after every row.
 // Errors: the Db failing to read.
 Status CheckRowIndexes(const storage::Db& db, RowCounts& counts, std::vector<RowFix>& fixes,
                        const std::function<void(Finding)>& add,

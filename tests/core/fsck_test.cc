@@ -615,5 +615,18 @@ TEST_F(FsckTest, BadgeCountsAreSetToTheNumberOfTheirSenders) {
   EXPECT_EQ(*reopened.Count(Principal::Admin(), 12), 2u);
 }
 
+TEST_F(FsckTest, ABadgeWithoutSendersIsSetToZero) {
+  storage::WriteBatch batch;
+  batch.Put(Cf::kBadges, U64Key(20), BadgeRecord{3, 99}.Encode());
+  batch.Put(Cf::kBadges, U64Key(21), BadgeRecord{0, 98}.Encode());  // acknowledged: fine
+  ASSERT_TRUE(db_->Write(batch).ok());
+  FsckReport r = Fsck(/*repair=*/true);
+  EXPECT_EQ(Count(r, FindingKind::kBadgeCountMismatch), 1u) << Describe(r);
+  EXPECT_EQ(r.differences, 1u) << Describe(r);
+  EXPECT_TRUE(Fsck().clean());
+  Badges reopened(*db_, clock_, {});
+  EXPECT_EQ(*reopened.Count(Principal::Admin(), 20), 0u);
+}
+
 }  // namespace
 }  // namespace glint::core
